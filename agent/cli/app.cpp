@@ -1,0 +1,133 @@
+#include "agent/cli/app.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "agent/cli/commands.h"
+
+namespace demarc::cli {
+namespace {
+
+constexpr const char* kExitCodes = R"(
+Exit codes:
+  0  OK
+  1  defects found (verify) or checks failed (scan)
+  2  usage error or invalid config
+  3  runtime error: a file, key, kernel feature or endpoint failed)";
+
+int notBuiltYet(const char* what, const char* issue) {
+  std::fprintf(stderr, "demarc %s: not built yet; it arrives with %s.\n", what, issue);
+  return kExitRuntime;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"demarc: evidence that the customer's side of the shared-responsibility line "
+               "is done.\nChecks host posture, watches process and network activity, and seals "
+               "everything into signed, hash-chained evidence."};
+  app.name("demarc");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer(std::string("\nExamples:\n"
+                         "  demarc run --config config/demarc.yaml\n"
+                         "  demarc verify /var/lib/demarc/evidence\n"
+                         "  demarc config check /etc/demarc/demarc.yaml\n") +
+             kExitCodes);
+
+  GlobalOptions global;
+  app.add_option("-c,--config", global.config_path, "config file")
+      ->default_str(kDefaultConfigPath);
+  app.add_option("--log-level", global.log_level,
+                 "trace, debug, info, warn, error or off (overrides logging.level)");
+  app.add_option("--log-format", global.log_format,
+                 "auto, terminal, plain or journal (overrides logging.format)");
+  bool show_version = false;
+  app.add_flag("-V,--version", show_version, "print the version and exit");
+
+  RunOptions run_options;
+  CLI::App* run = app.add_subcommand("run", "run the agent in the foreground until SIGINT/SIGTERM");
+  run->footer(std::string(R"(
+Seals an enrollment record and heartbeats (and, as they land, posture findings
+and telemetry) into signed batches, journals them under agent.state_dir and
+ships them to every enabled sink. SIGINT/SIGTERM seal what is pending, deliver
+it and exit 0. SIGHUP is not supported yet (it says so); restart to reload.
+
+Examples:
+  demarc run --config config/demarc.yaml
+  demarc run --config /etc/demarc/demarc.yaml --log-level debug)") + kExitCodes);
+  run->add_option("--load-test", run_options.load_test_rate,
+                  "also seal RATE synthetic records per second (testing; verify counts them)")
+      ->group("Testing");
+
+  CLI::App* scan = app.add_subcommand("scan", "check host posture once and print the findings");
+  scan->footer(std::string("\nExample:\n  demarc scan --root /mnt/image\n") + kExitCodes);
+  scan->allow_extras();
+  CLI::App* watch = app.add_subcommand("watch", "print process and network events as they happen");
+  watch->footer(std::string("\nExample:\n  demarc watch --json --type exec\n") + kExitCodes);
+  watch->allow_extras();
+
+  VerifyCommandOptions verify_options;
+  CLI::App* verify =
+      app.add_subcommand("verify", "check sealed evidence: signatures, chain, sequence, heartbeats");
+  verify->add_option("path", verify_options.path, "evidence folder (searched recursively) or file")
+      ->required();
+  verify->add_option("--key", verify_options.key_files,
+                     "trust only this PEM public key (repeatable); default: each agent's "
+                     "enrolled key");
+  verify->add_flag("--json", verify_options.json, "print the report as JSON");
+  verify->add_option("--max-silence", verify_options.max_silence,
+                     "longest allowed time between batches, e.g. 5m (default: 2 x the agent's "
+                     "heartbeat interval + 10s)");
+  verify->add_option("--as-of", verify_options.as_of,
+                     "RFC 3339 time the newest batch is measured against (default: now)");
+  verify->footer(std::string(R"(
+Reports per agent: batches verified, first and last time, the key trusted and
+why, and every defect: bad_signature, unknown_key, modified_payload, truncated,
+malformed_batch, missing_batches, reordered, broken_chain, replayed_batch,
+duplicate_sequence, key_change, heartbeat_silence.
+
+Examples:
+  demarc verify /var/lib/demarc/evidence
+  demarc verify --key /var/lib/demarc/signing.key.pub --json evidence/
+  demarc verify --as-of 2026-11-30T12:00:00Z archive/i-0abc123)") + kExitCodes);
+
+  CLI::App* config_cmd = app.add_subcommand("config", "work with the config file");
+  config_cmd->require_subcommand(1);
+  std::string check_file;
+  CLI::App* check = config_cmd->add_subcommand("check", "validate a config and print it in full");
+  check->add_option("file", check_file, "config file (default: --config)");
+  check->footer(std::string(R"(
+Prints the effective config (every key, defaults filled in) on stdout, or every
+error as FILE:LINE: key.path: problem on stderr.
+
+Example:
+  demarc config check config/demarc.yaml)") + kExitCodes);
+
+  app.add_subcommand("version", "print the version, build and library versions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (show_version) return versionCommand();
+    app.exit(e);
+    return kExitUsage;
+  }
+
+  if (show_version) return versionCommand();
+  if (run->parsed()) return runCommand(global, run_options);
+  if (verify->parsed()) return verifyCommand(global, verify_options);
+  if (check->parsed()) {
+    return configCheckCommand(global, check_file.empty() ? global.config_path : check_file);
+  }
+  if (scan->parsed()) return notBuiltYet("scan", "issue #3 (posture checks)");
+  if (watch->parsed()) return notBuiltYet("watch", "issue #4 (eBPF telemetry)");
+  return versionCommand();
+}
+
+}  // namespace demarc::cli

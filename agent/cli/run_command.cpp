@@ -1,0 +1,257 @@
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "agent/cli/commands.h"
+#include "agent/core/encoding.h"
+#include "agent/core/files.h"
+#include "agent/core/host_root.h"
+#include "agent/core/units.h"
+#include "agent/evidence/codec.h"
+#include "agent/evidence/identity.h"
+#include "agent/evidence/journal.h"
+#include "agent/evidence/pipeline.h"
+#include "agent/evidence/sealer.h"
+#include "agent/evidence/signer.h"
+#include "agent/sinks/directory_sink.h"
+#include "agent/telemetry/canary_probe.h"
+
+namespace demarc::cli {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+constexpr milliseconds kDrainTimeout{10000};
+
+nanoseconds toNanos(const google::protobuf::Duration& d) {
+  return std::chrono::seconds(d.seconds()) + nanoseconds(d.nanos());
+}
+
+// What the heartbeat says about this agent; fixed for the run.
+struct HeartbeatFacts {
+  std::string binary_sha256;
+  std::string config_sha256;
+  nanoseconds interval{};
+  SystemTime started{};
+};
+
+v1::Record makeHeartbeat(const HeartbeatFacts& facts,
+                                   v1::Heartbeat::State state,
+                                   const evidence::PipelineStats& stats, SystemTime now) {
+  v1::Record record;
+  *record.mutable_time() = evidence::toTimestamp(now);
+  auto& hb = *record.mutable_heartbeat();
+  hb.set_state(state);
+  hb.set_agent_version(versionString());
+  hb.set_binary_sha256(facts.binary_sha256);
+  hb.set_config_sha256(facts.config_sha256);
+  hb.set_interval_ms(
+      static_cast<uint64_t>(std::chrono::duration_cast<milliseconds>(facts.interval).count()));
+  *hb.mutable_started() = evidence::toTimestamp(facts.started);
+  hb.set_journal_batches(stats.journal_batches);
+  hb.set_journal_bytes(stats.journal_bytes);
+  for (const auto& sink : stats.sinks) (*hb.mutable_sink_backlog())[sink.name] = sink.backlog;
+  return record;
+}
+
+// SIGINT, SIGTERM and SIGHUP arrive on a signalfd read by the main loop; they
+// are blocked before any thread starts so no other thread takes them.
+Result<UniqueFd> blockSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) {
+    return Error(ErrorCode::kInternal, "cannot block signals");
+  }
+  UniqueFd fd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd.valid()) return errnoError("signalfd", errno);
+  return fd;
+}
+
+void logProbeSupport() {
+  auto probe = telemetry::CanaryProbe::open(
+      {.filter_ppid = static_cast<uint32_t>(::getpid()), .only_hook = std::nullopt});
+  if (probe.ok()) {
+    spdlog::info("eBPF: CO-RE canary probe loads here via {}; process and network telemetry "
+                 "arrives with issue #4",
+                 telemetry::hookName((*probe)->hook()));
+  } else {
+    spdlog::warn("eBPF: the canary probe does not load: {}", probe.error().message());
+  }
+}
+
+}  // namespace
+
+int runCommand(const GlobalOptions& global, const RunOptions& options) {
+  auto signals = blockSignals();
+  if (!signals.ok()) {
+    std::fprintf(stderr, "demarc run: %s\n", signals.error().message().c_str());
+    return kExitRuntime;
+  }
+  auto config = loadConfigAndLogging(global);
+  if (!config) return kExitUsage;
+  auto fail = [](const Error& error) {
+    spdlog::error("{}", error.message());
+    return kExitRuntime;
+  };
+
+  const std::string config_yaml = config::toYaml(*config);
+  HeartbeatFacts facts;
+  facts.config_sha256 = toHex(sha256(config_yaml));
+  facts.interval = toNanos(config->agent().heartbeat_interval());
+  facts.started = std::chrono::system_clock::now();
+  auto binary = sha256File("/proc/self/exe");
+  facts.binary_sha256 = binary.ok() ? toHex(*binary) : "";
+  spdlog::info("demarc {} starting: config {} (sha256 {}), pid {}", versionString(),
+               global.config_path, facts.config_sha256.substr(0, 16), ::getpid());
+
+  const std::filesystem::path state_dir = config->agent().state_dir();
+  if (auto st = ensureDirectory(state_dir, 0700); !st.ok()) return fail(st.error());
+
+  auto signer = evidence::Signer::loadOrCreate(config->evidence().signing_key());
+  if (!signer.ok()) return fail(signer.error());
+  spdlog::info("signing key {} {} (Ed25519, key id {}); public key in {}.pub",
+               signer->createdNow() ? "created at" : "loaded from",
+               config->evidence().signing_key(), signer->keyId().substr(0, 16),
+               config->evidence().signing_key());
+  auto agent_id = evidence::loadOrCreateAgentId(state_dir / "agent-id");
+  if (!agent_id.ok()) return fail(agent_id.error());
+  v1::HostIdentity host = evidence::readHostIdentity(HostRoot("/"));
+  spdlog::info("agent id {}, host {} (machine-id {})", *agent_id, host.hostname(),
+               host.machine_id().empty() ? "unknown" : host.machine_id());
+
+  std::vector<std::unique_ptr<evidence::Sink>> sinks;
+  if (config->sinks().directory().enabled()) {
+    sinks.push_back(std::make_unique<sinks::DirectorySink>(config->sinks().directory().path(),
+                                                           config->sinks().directory().fsync()));
+  }
+  std::vector<std::string> sink_names;
+  for (const auto& sink : sinks) {
+    sink_names.emplace_back(sink->name());
+    spdlog::info("sink {}: evidence goes to {}/{}/", sink->name(), sink->describe(),
+                 evidence::hostKey(host));
+  }
+
+  auto journal = evidence::Journal::open(
+      {.path = config->journal().path(),
+       .max_bytes = config->journal().max_size(),
+       .fsync = config->journal().fsync()},
+      sink_names);
+  if (!journal.ok()) return fail(journal.error());
+  for (const auto& note : (*journal)->recoveryNotes()) spdlog::warn("journal recovery: {}", note);
+  evidence::ChainPosition chain = (*journal)->chainPosition();
+  spdlog::info("journal {}: {} batches waiting; chain continues after batch {}",
+               config->journal().path(), (*journal)->batchCount(), chain.last_sequence);
+
+  RealClock clock;
+  evidence::Sealer sealer(*signer, *agent_id, host, chain, versionString());
+  evidence::Pipeline pipeline(
+      {.batch_max_records = config->evidence().batch_max_records(),
+       .batch_max_age = toNanos(config->evidence().batch_max_age()),
+       .max_pending_records = config->evidence().max_pending_records()},
+      sealer, **journal, std::move(sinks), clock);
+  std::atomic<bool> first_delivery{true};
+  pipeline.onSealed([](const evidence::SealedBatch& batch) {
+    spdlog::debug("sealed batch {} ({} records, digest {}) into the journal", batch.sequence,
+                  batch.header.record_count(), batch.digest);
+  });
+  pipeline.onDelivered([&](const evidence::Sink& sink, const evidence::StoredBatch& batch) {
+    auto where = sink.describe() + "/" + sinks::DirectorySink::relativePath(batch).string();
+    if (first_delivery.exchange(false)) {
+      spdlog::info("delivered batch {} to {}: {}", batch.sequence, sink.name(), where);
+    } else {
+      spdlog::debug("delivered batch {} to {}: {}", batch.sequence, sink.name(), where);
+    }
+  });
+
+  logProbeSupport();
+
+  pipeline.start();
+  pipeline.submit(evidence::makeEnrollment(*signer, *agent_id, host, clock.now()));
+  pipeline.submit(makeHeartbeat(facts, v1::Heartbeat::STATE_STARTED, pipeline.stats(),
+                                clock.now()));
+  spdlog::info("running: heartbeat every {}, batches sealed every {} or {} records; "
+               "Ctrl-C to stop; check the evidence with: demarc verify {}",
+               formatDuration(facts.interval),
+               formatDuration(toNanos(config->evidence().batch_max_age())),
+               config->evidence().batch_max_records(), config->sinks().directory().path());
+  if (options.load_test_rate > 0) {
+    spdlog::warn("load test: sealing {} synthetic records per second", options.load_test_rate);
+  }
+
+  const auto tick = options.load_test_rate > 0 ? milliseconds(10) : milliseconds(1000);
+  auto next_heartbeat = std::chrono::steady_clock::now() + facts.interval;
+  auto load_start = std::chrono::steady_clock::now();
+  uint64_t synthetic_sent = 0;
+  evidence::PipelineStats last_stats = pipeline.stats();
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    auto wait = std::min<nanoseconds>(next_heartbeat - now, tick);
+    pollfd pfd{.fd = signals->get(), .events = POLLIN, .revents = 0};
+    int ready = ::poll(&pfd, 1,
+                       static_cast<int>(std::max<int64_t>(
+                           0, std::chrono::duration_cast<milliseconds>(wait).count() + 1)));
+    if (ready > 0) {
+      signalfd_siginfo info{};
+      if (::read(signals->get(), &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+          spdlog::warn("SIGHUP: reloading the config is not supported yet; restart demarc to "
+                       "apply changes to {}",
+                       global.config_path);
+          continue;
+        }
+        spdlog::info("{}: stopping; sealing pending records and delivering them",
+                     info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+      }
+    }
+    now = std::chrono::steady_clock::now();
+    if (options.load_test_rate > 0) {
+      double elapsed = std::chrono::duration<double>(now - load_start).count();
+      auto due = static_cast<uint64_t>(elapsed * static_cast<double>(options.load_test_rate));
+      for (; synthetic_sent < due; ++synthetic_sent) {
+        v1::Record record;
+        record.mutable_synthetic()->set_index(synthetic_sent);
+        pipeline.submit(record);
+      }
+    }
+    if (now >= next_heartbeat) {
+      next_heartbeat += facts.interval;
+      if (next_heartbeat < now) next_heartbeat = now + facts.interval;  // after a suspend
+      evidence::PipelineStats stats = pipeline.stats();
+      pipeline.submit(
+          makeHeartbeat(facts, v1::Heartbeat::STATE_RUNNING, stats, clock.now()));
+      uint64_t backlog = 0;
+      for (const auto& s : stats.sinks) backlog += s.backlog;
+      spdlog::info("heartbeat: {} batches / {} records sealed since the last one, {} dropped; "
+                   "journal holds {} batches ({}), {} not yet delivered",
+                   stats.batches_sealed - last_stats.batches_sealed,
+                   stats.records_sealed - last_stats.records_sealed,
+                   stats.records_dropped - last_stats.records_dropped, stats.journal_batches,
+                   formatSize(stats.journal_bytes), backlog);
+      last_stats = stats;
+    }
+  }
+
+  pipeline.submit(makeHeartbeat(facts, v1::Heartbeat::STATE_STOPPING, pipeline.stats(),
+                                clock.now()));
+  pipeline.stop(kDrainTimeout);
+  evidence::PipelineStats stats = pipeline.stats();
+  uint64_t backlog = 0;
+  for (const auto& s : stats.sinks) backlog += s.backlog;
+  spdlog::info("stopped: {} batches ({} records) sealed this run; {} batches left in the journal "
+               "for the next start",
+               stats.batches_sealed, stats.records_sealed, backlog);
+  return kExitOk;
+}
+
+}  // namespace demarc::cli

@@ -1,0 +1,109 @@
+#include "agent/core/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace demarc {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+namespace {
+
+Status writeAll(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errnoError("write " + path.string(), errno);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return okStatus();
+}
+
+Result<std::string> readUpTo(const std::filesystem::path& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errnoError("open " + path.string(), errno);
+  std::string out;
+  char buf[65536];
+  while (out.size() < max_bytes) {
+    size_t want = std::min(sizeof(buf), max_bytes - out.size());
+    ssize_t n = ::read(fd.get(), buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errnoError("read " + path.string(), errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> readFile(const std::filesystem::path& path) {
+  return readUpTo(path, static_cast<size_t>(-1));
+}
+
+Result<std::string> readFilePrefix(const std::filesystem::path& path, size_t max_bytes) {
+  return readUpTo(path, max_bytes);
+}
+
+Status fsyncDirectory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errnoError("open folder " + dir.string(), errno);
+  if (::fsync(fd.get()) != 0) return errnoError("fsync folder " + dir.string(), errno);
+  return okStatus();
+}
+
+bool isAtomicWriteLeftover(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  return name.size() > 5 && name.front() == '.' && name.ends_with(".tmp");
+}
+
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
+                       const AtomicWriteOptions& options) {
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  std::filesystem::path tmp = dir / ("." + path.filename().string() + ".tmp");
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, options.mode));
+  if (!fd.valid()) return errnoError("create " + tmp.string(), errno);
+  // open() applies the umask; the caller's mode is what the file must have.
+  if (::fchmod(fd.get(), options.mode) != 0) return errnoError("chmod " + tmp.string(), errno);
+  DEMARC_TRY(writeAll(fd.get(), bytes, tmp));
+  if (options.fsync && ::fsync(fd.get()) != 0) return errnoError("fsync " + tmp.string(), errno);
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errnoError("rename " + tmp.string() + " to " + path.string(), err);
+  }
+  if (options.fsync) return fsyncDirectory(dir);
+  return okStatus();
+}
+
+Status ensureDirectory(const std::filesystem::path& dir, mode_t mode) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return okStatus();
+  std::filesystem::path parent = dir.parent_path();
+  if (!parent.empty() && parent != dir) DEMARC_TRY(ensureDirectory(parent, mode));
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) {
+    return errnoError("create folder " + dir.string(), errno);
+  }
+  return okStatus();
+}
+
+}  // namespace demarc

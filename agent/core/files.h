@@ -1,0 +1,63 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "agent/core/result.h"
+
+namespace demarc {
+
+// Owns a file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads a whole file. Errors name the path.
+Result<std::string> readFile(const std::filesystem::path& path);
+
+// Reads at most max_bytes of a file (for files under /proc and /sys whose
+// size is not known up front, and for files that must not be slurped whole).
+Result<std::string> readFilePrefix(const std::filesystem::path& path, size_t max_bytes);
+
+struct AtomicWriteOptions {
+  mode_t mode = 0644;
+  bool fsync = true;  // fsync the file before rename and the folder after
+};
+
+// Writes bytes to path so that a reader (or a crash) sees either the old
+// file or the whole new one: temp file in the same folder, fsync, rename,
+// fsync of the folder. Temp files start with "." and end in ".tmp".
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
+                       const AtomicWriteOptions& options = {});
+
+// True for the temp files writeFileAtomic leaves behind when it is killed.
+bool isAtomicWriteLeftover(const std::filesystem::path& path);
+
+Status fsyncDirectory(const std::filesystem::path& dir);
+
+// Creates dir and its parents (mode applies to folders it creates).
+Status ensureDirectory(const std::filesystem::path& dir, mode_t mode = 0755);
+
+}  // namespace demarc

@@ -1,0 +1,110 @@
+#include "agent/evidence/codec.h"
+
+#include <google/protobuf/util/json_util.h>
+
+namespace demarc::evidence {
+
+namespace pbu = google::protobuf::util;
+
+std::string encodeRecord(const v1::Record& record) {
+  pbu::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  auto status = pbu::MessageToJsonString(record, &out, options);
+  if (!status.ok()) std::abort();  // only fails on invalid UTF-8 we produced ourselves
+  return out;
+}
+
+Result<v1::Record> decodeRecord(std::string_view line) {
+  v1::Record record;
+  pbu::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  auto status = pbu::JsonStringToMessage(line, &record, options);
+  if (!status.ok()) {
+    return Error(ErrorCode::kCorrupt, "not a demarc record: " + std::string(status.message()));
+  }
+  return record;
+}
+
+google::protobuf::Timestamp toTimestamp(SystemTime t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  google::protobuf::Timestamp ts;
+  int64_t secs = ns / 1'000'000'000;
+  int64_t nanos = ns % 1'000'000'000;
+  if (nanos < 0) {
+    nanos += 1'000'000'000;
+    --secs;
+  }
+  // Microseconds are plenty for evidence and keep the JSON short.
+  ts.set_seconds(secs);
+  ts.set_nanos(static_cast<int32_t>(nanos / 1000 * 1000));
+  return ts;
+}
+
+SystemTime fromTimestamp(const google::protobuf::Timestamp& ts) {
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
+}
+
+std::string_view recordKind(const v1::Record& record) {
+  switch (record.kind_case()) {
+    case v1::Record::kHeader:
+      return "header";
+    case v1::Record::kEnrollment:
+      return "enrollment";
+    case v1::Record::kFinding:
+      return "finding";
+    case v1::Record::kInventory:
+      return "inventory";
+    case v1::Record::kProcess:
+      return "process";
+    case v1::Record::kNetwork:
+      return "network";
+    case v1::Record::kHeartbeat:
+      return "heartbeat";
+    case v1::Record::kGap:
+      return "gap";
+    case v1::Record::kSeal:
+      return "seal";
+    case v1::Record::kSynthetic:
+      return "synthetic";
+    case v1::Record::KIND_NOT_SET:
+      break;
+  }
+  return "empty";
+}
+
+Result<BatchView> splitBatch(std::string_view bytes) {
+  if (bytes.empty()) return Error(ErrorCode::kCorrupt, "empty file");
+  if (bytes.back() != '\n') {
+    return Error(ErrorCode::kCorrupt, "truncated: the last line has no newline");
+  }
+  std::string_view body = bytes.substr(0, bytes.size() - 1);
+  size_t last_nl = body.rfind('\n');
+  if (last_nl == std::string_view::npos) {
+    return Error(ErrorCode::kCorrupt, "truncated: a batch needs a header line and a seal line");
+  }
+  BatchView view;
+  view.payload = bytes.substr(0, last_nl + 1);
+  view.seal_line = body.substr(last_nl + 1);
+  std::string_view rest = view.payload;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    view.lines.push_back(rest.substr(0, nl));
+    rest.remove_prefix(nl + 1);
+  }
+  return view;
+}
+
+Result<v1::BatchHeader> peekHeader(const BatchView& view) {
+  if (view.lines.empty()) return Error(ErrorCode::kCorrupt, "no header line");
+  auto record = decodeRecord(view.lines.front());
+  if (!record.ok()) return record.error().withContext("header line");
+  if (!record->has_header()) {
+    return Error(ErrorCode::kCorrupt, "the first line is a " + std::string(recordKind(*record)) +
+                                          " record, not a batch header");
+  }
+  return record->header();
+}
+
+}  // namespace demarc::evidence

@@ -1,0 +1,86 @@
+#include "agent/evidence/sealer.h"
+
+#include <algorithm>
+
+#include "agent/core/encoding.h"
+#include "agent/evidence/codec.h"
+
+namespace demarc::evidence {
+
+Sealer::Sealer(const Signer& signer, std::string agent_id, v1::HostIdentity host,
+               ChainPosition start, std::string agent_version)
+    : signer_(signer),
+      agent_id_(std::move(agent_id)),
+      host_(std::move(host)),
+      position_(std::move(start)),
+      agent_version_(std::move(agent_version)) {}
+
+Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const DropCounters& drops,
+                                 SystemTime now) const {
+  SealedBatch batch;
+  batch.sequence = position_.last_sequence + 1;
+  batch.sealed_time = now;
+
+  SystemTime first = now;
+  SystemTime last = now;
+  if (!records.empty()) {
+    auto [lo, hi] = std::minmax_element(records.begin(), records.end(),
+                                        [](const auto& a, const auto& b) { return a.time < b.time; });
+    first = lo->time;
+    last = hi->time;
+  }
+
+  v1::Record header_record;
+  *header_record.mutable_time() = toTimestamp(now);
+  v1::BatchHeader& header = *header_record.mutable_header();
+  header.set_agent_id(agent_id_);
+  header.set_key_id(signer_.keyId());
+  *header.mutable_host() = host_;
+  header.set_sequence(batch.sequence);
+  header.set_prev_digest(position_.last_digest);
+  *header.mutable_first_time() = toTimestamp(first);
+  *header.mutable_last_time() = toTimestamp(last);
+  header.set_record_count(static_cast<uint32_t>(records.size()));
+  for (const auto& [source, count] : drops) {
+    if (count > 0) (*header.mutable_drops())[source] = count;
+  }
+  header.set_agent_version(agent_version_);
+
+  size_t total = 0;
+  for (const auto& r : records) total += r.line.size() + 1;
+  std::string& out = batch.bytes;
+  std::string header_line = encodeRecord(header_record);
+  out.reserve(header_line.size() + total + 512);
+  out += header_line;
+  out += '\n';
+  for (const auto& r : records) {
+    out += r.line;
+    out += '\n';
+  }
+  batch.payload_size = out.size();
+  std::string_view payload(out.data(), batch.payload_size);
+  batch.digest = toHex(sha256(payload));
+
+  DEMARC_ASSIGN_OR_RETURN(std::string sig,
+                          signer_.sign(preAuthEncoding(kBatchPayloadType, payload)));
+  v1::Record seal_record;
+  *seal_record.mutable_time() = toTimestamp(now);
+  v1::Seal& seal = *seal_record.mutable_seal();
+  seal.set_payload_type(std::string(kBatchPayloadType));
+  seal.set_payload_sha256(batch.digest);
+  v1::Signature& signature = *seal.add_signatures();
+  signature.set_keyid(signer_.keyId());
+  signature.set_sig(base64Encode(sig));
+  out += encodeRecord(seal_record);
+  out += '\n';
+
+  batch.header = std::move(header);
+  return batch;
+}
+
+void Sealer::advance(const SealedBatch& batch) {
+  position_.last_sequence = batch.sequence;
+  position_.last_digest = batch.digest;
+}
+
+}  // namespace demarc::evidence

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/core/clock.h"
+#include "agent/core/result.h"
+#include "agent/evidence/verify.pb.h"
+
+namespace demarc::evidence {
+
+struct PinnedKey {
+  std::string source;  // the file it came from
+  std::string raw;     // 32-byte Ed25519 public key
+};
+
+struct VerifyOptions {
+  // Trusted keys. Empty: trust the key each agent enrolled first (the
+  // enrollment record in its lowest sequence), and say so.
+  std::vector<PinnedKey> pinned_keys;
+  // The tail silence check measures the newest batch against this time.
+  SystemTime as_of = std::chrono::system_clock::now();
+  // Longest allowed silence between batches. Empty: twice the heartbeat
+  // interval the agent announced, plus 10 s.
+  std::optional<std::chrono::nanoseconds> max_silence;
+};
+
+// Checks sealed batches, fed one object at a time in stored order (file path
+// order for a folder, key order for S3, event order for CloudWatch). Keeps a
+// summary per batch, not the batch, so memory grows with the number of
+// batches rather than their size.
+class Verifier {
+ public:
+  explicit Verifier(VerifyOptions options);
+  ~Verifier();
+
+  void add(const std::string& name, std::string_view bytes);
+  // A file that exists but could not be read.
+  void addUnreadable(const std::string& name, const std::string& error);
+  verify::v1::Report finish(const std::string& path);
+
+ private:
+  struct Batch;
+  void checkSignature(Batch& batch, std::string_view payload);
+  void checkAgent(const std::string& agent_id, std::vector<Batch*>& batches,
+                  verify::v1::AgentReport& report);
+
+  VerifyOptions options_;
+  std::vector<std::unique_ptr<Batch>> batches_;
+  std::map<std::string, std::string> known_keys_;  // key id -> raw public key
+  // Batches whose key was not known when they were read.
+  std::vector<std::pair<Batch*, std::string>> deferred_;
+  std::vector<verify::v1::Defect> unattributed_;
+  uint64_t files_ = 0;
+};
+
+// Verifies every *.jsonl file under path (a folder, searched recursively, or
+// one file). Errors only when path itself cannot be read.
+Result<verify::v1::Report> verifyDirectory(const std::filesystem::path& path,
+                                           const VerifyOptions& options);
+
+// The report for people: per agent, what was verified and every defect.
+std::string formatReport(const verify::v1::Report& report);
+std::string reportJson(const verify::v1::Report& report);
+
+}  // namespace demarc::evidence

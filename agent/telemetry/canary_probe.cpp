@@ -1,0 +1,133 @@
+#include "agent/telemetry/canary_probe.h"
+
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include <linux/types.h>  // canary.h uses the kernel integer types
+
+#include "probes/canary.h"
+#include "probes/canary.skel.h"
+
+namespace demarc::telemetry {
+namespace {
+
+int libbpfPrint(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG && !spdlog::should_log(spdlog::level::trace)) return 0;
+  char buf[1024];
+  int n = std::vsnprintf(buf, sizeof(buf), format, args);
+  std::string_view text(buf, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1) : 0);
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  spdlog::debug("libbpf: {}", text);
+  return n;
+}
+
+std::string libbpfError(int err) {
+  char buf[256];
+  libbpf_strerror(err, buf, sizeof(buf));
+  return buf;
+}
+
+}  // namespace
+
+std::string_view hookName(Hook hook) {
+  return hook == Hook::kTpBtf ? "tp_btf/sched_process_exec"
+                              : "tracepoint/sched/sched_process_exec";
+}
+
+void routeLibbpfLogs() {
+  static std::once_flag once;
+  std::call_once(once, [] { libbpf_set_print(libbpfPrint); });
+}
+
+void CanaryProbe::SkeletonDeleter::operator()(canary_bpf* skel) const { canary_bpf__destroy(skel); }
+void CanaryProbe::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+
+Result<std::unique_ptr<CanaryProbe>> CanaryProbe::open(const CanaryOptions& options) {
+  routeLibbpfLogs();
+  std::vector<Hook> hooks = {Hook::kTpBtf, Hook::kTracepoint};
+  if (options.only_hook) hooks = {*options.only_hook};
+  std::string failures;
+  for (Hook hook : hooks) {
+    std::unique_ptr<CanaryProbe> probe(new CanaryProbe());
+    probe->hook_ = hook;
+    probe->skel_.reset(canary_bpf__open());
+    if (!probe->skel_) {
+      return Error(ErrorCode::kUnavailable, "cannot open the canary probe: " + libbpfError(-errno));
+    }
+    probe->skel_->rodata->filter_ppid = options.filter_ppid;
+    // Load one program of the two: the kernel must not be asked to verify a
+    // hook it cannot attach.
+    bpf_program__set_autoload(probe->skel_->progs.canary_exec_btf, hook == Hook::kTpBtf);
+    bpf_program__set_autoload(probe->skel_->progs.canary_exec_tp, hook == Hook::kTracepoint);
+    int err = canary_bpf__load(probe->skel_.get());
+    if (err == 0) err = canary_bpf__attach(probe->skel_.get());
+    if (err != 0) {
+      failures += (failures.empty() ? "" : "; ") + std::string(hookName(hook)) + ": " +
+                  libbpfError(err);
+      continue;
+    }
+    probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
+                                        probe.get(), nullptr));
+    if (!probe->ring_) {
+      return Error(ErrorCode::kUnavailable, "cannot set up the ring buffer: " + libbpfError(-errno));
+    }
+    return probe;
+  }
+  return Error(ErrorCode::kUnavailable, "no exec hook loads on this kernel (" + failures +
+                                            "); is this process root with CAP_BPF and CAP_PERFMON?");
+}
+
+CanaryProbe::~CanaryProbe() {
+  ring_.reset();  // before the maps it reads
+  skel_.reset();
+}
+
+int CanaryProbe::onSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<CanaryProbe*>(ctx);
+  if (size < sizeof(canary_exec_event) || self->handler_ == nullptr) return 0;
+  canary_exec_event raw;
+  std::memcpy(&raw, data, sizeof(raw));
+  CanaryEvent event;
+  event.pid = raw.pid;
+  event.ppid = raw.ppid;
+  event.uid = raw.uid;
+  event.hook = raw.hook == 2 ? Hook::kTracepoint : Hook::kTpBtf;
+  event.comm.assign(raw.comm, strnlen(raw.comm, sizeof(raw.comm)));
+  event.filename.assign(raw.filename, strnlen(raw.filename, sizeof(raw.filename)));
+  (*self->handler_)(event);
+  return 0;
+}
+
+Result<int> CanaryProbe::poll(std::chrono::milliseconds timeout,
+                              const std::function<void(const CanaryEvent&)>& handler) {
+  handler_ = &handler;
+  int n = ring_buffer__poll(ring_.get(), static_cast<int>(timeout.count()));
+  handler_ = nullptr;
+  if (n < 0 && n != -EINTR) {
+    return Error(ErrorCode::kIo, "ring buffer poll failed: " + libbpfError(n));
+  }
+  return n < 0 ? 0 : n;
+}
+
+Result<uint64_t> CanaryProbe::drops() const {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return Error(ErrorCode::kInternal, "cannot count CPUs: " + libbpfError(cpus));
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  uint32_t key = 0;
+  if (bpf_map__lookup_elem(skel_->maps.drops, &key, sizeof(key), values.data(),
+                           values.size() * sizeof(uint64_t), 0) != 0) {
+    return Error(ErrorCode::kIo, "cannot read drop counters: " + libbpfError(-errno));
+  }
+  uint64_t total = 0;
+  for (uint64_t v : values) total += v;
+  return total;
+}
+
+}  // namespace demarc::telemetry
