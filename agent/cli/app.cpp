@@ -24,9 +24,10 @@ int notBuiltYet(const char* what, const char* issue) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"demarc: evidence that the customer's side of the shared-responsibility line "
-               "is done.\nChecks host posture, watches process and network activity, and seals "
-               "everything into signed, hash-chained evidence."};
+  CLI::App app{
+      "demarc: evidence that the customer's side of the shared-responsibility line "
+      "is done.\nChecks host posture, watches process and network activity, and seals "
+      "everything into signed, hash-chained evidence."};
   app.name("demarc");
   app.require_subcommand(1);
   app.fallthrough();
@@ -37,8 +38,7 @@ int main(int argc, char** argv) {
              kExitCodes);
 
   GlobalOptions global;
-  app.add_option("-c,--config", global.config_path, "config file")
-      ->default_str(kDefaultConfigPath);
+  app.add_option("-c,--config", global.config_path, "config file")->default_str(kDefaultConfigPath);
   app.add_option("--log-level", global.log_level,
                  "trace, debug, info, warn, error or off (overrides logging.level)");
   app.add_option("--log-format", global.log_format,
@@ -56,7 +56,8 @@ it and exit 0. SIGHUP is not supported yet (it says so); restart to reload.
 
 Examples:
   demarc run --config config/demarc.yaml
-  demarc run --config /etc/demarc/demarc.yaml --log-level debug)") + kExitCodes);
+  demarc run --config /etc/demarc/demarc.yaml --log-level debug)") +
+              kExitCodes);
   run->add_option("--load-test", run_options.load_test_rate,
                   "also seal RATE synthetic records per second (testing; verify counts them)")
       ->group("Testing");
@@ -69,8 +70,8 @@ Examples:
   watch->allow_extras();
 
   VerifyCommandOptions verify_options;
-  CLI::App* verify =
-      app.add_subcommand("verify", "check sealed evidence: signatures, chain, sequence, heartbeats");
+  CLI::App* verify = app.add_subcommand(
+      "verify", "check sealed evidence: signatures, chain, sequence, heartbeats");
   verify->add_option("path", verify_options.path, "evidence folder (searched recursively) or file")
       ->required();
   verify->add_option("--key", verify_options.key_files,
@@ -91,7 +92,8 @@ duplicate_sequence, key_change, heartbeat_silence.
 Examples:
   demarc verify /var/lib/demarc/evidence
   demarc verify --key /var/lib/demarc/signing.key.pub --json evidence/
-  demarc verify --as-of 2026-11-30T12:00:00Z archive/i-0abc123)") + kExitCodes);
+  demarc verify --as-of 2026-11-30T12:00:00Z archive/i-0abc123)") +
+                 kExitCodes);
 
   CLI::App* config_cmd = app.add_subcommand("config", "work with the config file");
   config_cmd->require_subcommand(1);
@@ -103,7 +105,8 @@ Prints the effective config (every key, defaults filled in) on stdout, or every
 error as FILE:LINE: key.path: problem on stderr.
 
 Example:
-  demarc config check config/demarc.yaml)") + kExitCodes);
+  demarc config check config/demarc.yaml)") +
+                kExitCodes);
 
   app.add_subcommand("version", "print the version, build and library versions");
 

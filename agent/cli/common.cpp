@@ -1,7 +1,7 @@
-#include <google/protobuf/stubs/common.h>
-#include <openssl/crypto.h>
 #include <bpf/libbpf.h>
 #include <curl/curlver.h>
+#include <google/protobuf/stubs/common.h>
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -59,7 +59,8 @@ std::optional<config::Config> loadConfigAndLogging(const GlobalOptions& global) 
     return std::nullopt;
   }
   if (global.log_format && !parseStyle(*global.log_format)) {
-    std::fprintf(stderr, "demarc: --log-format: unknown format '%s' (auto, terminal, plain, journal)\n",
+    std::fprintf(stderr,
+                 "demarc: --log-format: unknown format '%s' (auto, terminal, plain, journal)\n",
                  global.log_format->c_str());
     return std::nullopt;
   }
@@ -73,12 +74,13 @@ std::optional<config::Config> loadConfigAndLogging(const GlobalOptions& global) 
   }
   std::string level_name = global.log_level.value_or("");
   if (level_name.empty()) {
-    static constexpr const char* kLevels[] = {"info", "trace", "debug", "info", "warn", "error", "off"};
+    static constexpr const char* kLevels[] = {"info", "trace", "debug", "info",
+                                              "warn", "error", "off"};
     int index = static_cast<int>(config->logging().level());
     level_name = kLevels[index >= 0 && index < 7 ? index : 0];
   }
-  LogStyle style = global.log_format ? *parseStyle(*global.log_format)
-                                     : styleOf(config->logging().format());
+  LogStyle style =
+      global.log_format ? *parseStyle(*global.log_format) : styleOf(config->logging().format());
   setupLogging(style, *parseLogLevel(level_name));
   return std::move(config).value();
 }

@@ -42,9 +42,8 @@ struct HeartbeatFacts {
   SystemTime started{};
 };
 
-v1::Record makeHeartbeat(const HeartbeatFacts& facts,
-                                   v1::Heartbeat::State state,
-                                   const evidence::PipelineStats& stats, SystemTime now) {
+v1::Record makeHeartbeat(const HeartbeatFacts& facts, v1::Heartbeat::State state,
+                         const evidence::PipelineStats& stats, SystemTime now) {
   v1::Record record;
   *record.mutable_time() = evidence::toTimestamp(now);
   auto& hb = *record.mutable_heartbeat();
@@ -81,9 +80,10 @@ void logProbeSupport() {
   auto probe = telemetry::CanaryProbe::open(
       {.filter_ppid = static_cast<uint32_t>(::getpid()), .only_hook = std::nullopt});
   if (probe.ok()) {
-    spdlog::info("eBPF: CO-RE canary probe loads here via {}; process and network telemetry "
-                 "arrives with issue #4",
-                 telemetry::hookName((*probe)->hook()));
+    spdlog::info(
+        "eBPF: CO-RE canary probe loads here via {}; process and network telemetry "
+        "arrives with issue #4",
+        telemetry::hookName((*probe)->hook()));
   } else {
     spdlog::warn("eBPF: the canary probe does not load: {}", probe.error().message());
   }
@@ -141,11 +141,10 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
                  evidence::hostKey(host));
   }
 
-  auto journal = evidence::Journal::open(
-      {.path = config->journal().path(),
-       .max_bytes = config->journal().max_size(),
-       .fsync = config->journal().fsync()},
-      sink_names);
+  auto journal = evidence::Journal::open({.path = config->journal().path(),
+                                          .max_bytes = config->journal().max_size(),
+                                          .fsync = config->journal().fsync()},
+                                         sink_names);
   if (!journal.ok()) return fail(journal.error());
   for (const auto& note : (*journal)->recoveryNotes()) spdlog::warn("journal recovery: {}", note);
   evidence::ChainPosition chain = (*journal)->chainPosition();
@@ -154,11 +153,10 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
 
   RealClock clock;
   evidence::Sealer sealer(*signer, *agent_id, host, chain, versionString());
-  evidence::Pipeline pipeline(
-      {.batch_max_records = config->evidence().batch_max_records(),
-       .batch_max_age = toNanos(config->evidence().batch_max_age()),
-       .max_pending_records = config->evidence().max_pending_records()},
-      sealer, **journal, std::move(sinks), clock);
+  evidence::Pipeline pipeline({.batch_max_records = config->evidence().batch_max_records(),
+                               .batch_max_age = toNanos(config->evidence().batch_max_age()),
+                               .max_pending_records = config->evidence().max_pending_records()},
+                              sealer, **journal, std::move(sinks), clock);
   std::atomic<bool> first_delivery{true};
   pipeline.onSealed([](const evidence::SealedBatch& batch) {
     spdlog::debug("sealed batch {} ({} records, digest {}) into the journal", batch.sequence,
@@ -177,13 +175,13 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
 
   pipeline.start();
   pipeline.submit(evidence::makeEnrollment(*signer, *agent_id, host, clock.now()));
-  pipeline.submit(makeHeartbeat(facts, v1::Heartbeat::STATE_STARTED, pipeline.stats(),
-                                clock.now()));
-  spdlog::info("running: heartbeat every {}, batches sealed every {} or {} records; "
-               "Ctrl-C to stop; check the evidence with: demarc verify {}",
-               formatDuration(facts.interval),
-               formatDuration(toNanos(config->evidence().batch_max_age())),
-               config->evidence().batch_max_records(), config->sinks().directory().path());
+  pipeline.submit(
+      makeHeartbeat(facts, v1::Heartbeat::STATE_STARTED, pipeline.stats(), clock.now()));
+  spdlog::info(
+      "running: heartbeat every {}, batches sealed every {} or {} records; "
+      "Ctrl-C to stop; check the evidence with: demarc verify {}",
+      formatDuration(facts.interval), formatDuration(toNanos(config->evidence().batch_max_age())),
+      config->evidence().batch_max_records(), config->sinks().directory().path());
   if (options.load_test_rate > 0) {
     spdlog::warn("load test: sealing {} synthetic records per second", options.load_test_rate);
   }
@@ -204,9 +202,10 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
       signalfd_siginfo info{};
       if (::read(signals->get(), &info, sizeof(info)) == sizeof(info)) {
         if (info.ssi_signo == SIGHUP) {
-          spdlog::warn("SIGHUP: reloading the config is not supported yet; restart demarc to "
-                       "apply changes to {}",
-                       global.config_path);
+          spdlog::warn(
+              "SIGHUP: reloading the config is not supported yet; restart demarc to "
+              "apply changes to {}",
+              global.config_path);
           continue;
         }
         spdlog::info("{}: stopping; sealing pending records and delivering them",
@@ -228,29 +227,30 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
       next_heartbeat += facts.interval;
       if (next_heartbeat < now) next_heartbeat = now + facts.interval;  // after a suspend
       evidence::PipelineStats stats = pipeline.stats();
-      pipeline.submit(
-          makeHeartbeat(facts, v1::Heartbeat::STATE_RUNNING, stats, clock.now()));
+      pipeline.submit(makeHeartbeat(facts, v1::Heartbeat::STATE_RUNNING, stats, clock.now()));
       uint64_t backlog = 0;
       for (const auto& s : stats.sinks) backlog += s.backlog;
-      spdlog::info("heartbeat: {} batches / {} records sealed since the last one, {} dropped; "
-                   "journal holds {} batches ({}), {} not yet delivered",
-                   stats.batches_sealed - last_stats.batches_sealed,
-                   stats.records_sealed - last_stats.records_sealed,
-                   stats.records_dropped - last_stats.records_dropped, stats.journal_batches,
-                   formatSize(stats.journal_bytes), backlog);
+      spdlog::info(
+          "heartbeat: {} batches / {} records sealed since the last one, {} dropped; "
+          "journal holds {} batches ({}), {} not yet delivered",
+          stats.batches_sealed - last_stats.batches_sealed,
+          stats.records_sealed - last_stats.records_sealed,
+          stats.records_dropped - last_stats.records_dropped, stats.journal_batches,
+          formatSize(stats.journal_bytes), backlog);
       last_stats = stats;
     }
   }
 
-  pipeline.submit(makeHeartbeat(facts, v1::Heartbeat::STATE_STOPPING, pipeline.stats(),
-                                clock.now()));
+  pipeline.submit(
+      makeHeartbeat(facts, v1::Heartbeat::STATE_STOPPING, pipeline.stats(), clock.now()));
   pipeline.stop(kDrainTimeout);
   evidence::PipelineStats stats = pipeline.stats();
   uint64_t backlog = 0;
   for (const auto& s : stats.sinks) backlog += s.backlog;
-  spdlog::info("stopped: {} batches ({} records) sealed this run; {} batches left in the journal "
-               "for the next start",
-               stats.batches_sealed, stats.records_sealed, backlog);
+  spdlog::info(
+      "stopped: {} batches ({} records) sealed this run; {} batches left in the journal "
+      "for the next start",
+      stats.batches_sealed, stats.records_sealed, backlog);
   return kExitOk;
 }
 

@@ -30,8 +30,10 @@ int verifyCommand(const GlobalOptions& global, const VerifyCommandOptions& optio
   if (options.as_of) {
     auto t = parseTime(*options.as_of);
     if (!t) {
-      std::fprintf(stderr, "demarc verify: --as-of: expected an RFC 3339 time such as "
-                           "2026-11-30T12:00:00Z, got '%s'\n", options.as_of->c_str());
+      std::fprintf(stderr,
+                   "demarc verify: --as-of: expected an RFC 3339 time such as "
+                   "2026-11-30T12:00:00Z, got '%s'\n",
+                   options.as_of->c_str());
       return kExitUsage;
     }
     verify.as_of = *t;

@@ -135,12 +135,8 @@ class Loader {
     }
     switch (field->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_STRING: {
-        if (node.IsNull()) {
-          refl->SetString(msg, field, "");
-          return true;
-        }
-        if (!node.IsScalar()) return typeError(node, path, "a string");
-        const std::string& s = node.Scalar();
+        if (!node.IsNull() && !node.IsScalar()) return typeError(node, path, "a string");
+        const std::string s = node.IsNull() ? std::string() : node.Scalar();
         if (rules.absolute_path() && (s.empty() || s.front() != '/')) {
           return fail(node.Mark(), path, "expected an absolute path, got '" + s + "'");
         }
@@ -232,7 +228,8 @@ class Loader {
       int64_t v = 0;
       auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       if (ec == std::errc::result_out_of_range) return outOfType(node, path, s);
-      if (ec != std::errc() || ptr != s.data() + s.size()) return typeError(node, path, "an integer");
+      if (ec != std::errc() || ptr != s.data() + s.size())
+        return typeError(node, path, "an integer");
       value = static_cast<long double>(v);
     } else {
       if (!s.empty() && s.front() == '-') {
@@ -273,12 +270,14 @@ class Loader {
   bool checkRange(const YAML::Node& node, const std::string& path, double v,
                   const v1::FieldRules& rules, const std::string& text) {
     if (rules.has_min() && v < rules.min()) {
-      return fail(node.Mark(), path, "out of range: " + text + " is below the minimum of " +
-                                         describeBound(rules.min(), rules));
+      return fail(node.Mark(), path,
+                  "out of range: " + text + " is below the minimum of " +
+                      describeBound(rules.min(), rules));
     }
     if (rules.has_max() && v > rules.max()) {
-      return fail(node.Mark(), path, "out of range: " + text + " is above the maximum of " +
-                                         describeBound(rules.max(), rules));
+      return fail(node.Mark(), path,
+                  "out of range: " + text + " is above the maximum of " +
+                      describeBound(rules.max(), rules));
     }
     return true;
   }
@@ -384,7 +383,8 @@ void emitMessage(YAML::Emitter& out, const pb::Message& msg) {
     out << YAML::Key << field->name() << YAML::Value;
     if (isDuration(field)) {
       const auto& d = static_cast<const pb::Duration&>(refl->GetMessage(msg, field));
-      out << formatDuration(std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos()));
+      out << formatDuration(std::chrono::seconds(d.seconds()) +
+                            std::chrono::nanoseconds(d.nanos()));
       continue;
     }
     switch (field->cpp_type()) {
@@ -452,9 +452,9 @@ Result<Config> loadConfigText(std::string_view yaml, std::string_view source_nam
     return Error(ErrorCode::kInvalidArgument, source + ":" + line + ": not valid YAML: " + e.msg);
   }
   if (docs.size() > 1) {
-    return Error(ErrorCode::kInvalidArgument,
-                 source + ":1: the file holds " + std::to_string(docs.size()) +
-                     " YAML documents; a config is one document");
+    return Error(ErrorCode::kInvalidArgument, source + ":1: the file holds " +
+                                                  std::to_string(docs.size()) +
+                                                  " YAML documents; a config is one document");
   }
   Config config;
   applyDefaults(&config);

@@ -49,8 +49,8 @@ Result<spdlog::level::level_enum> parseLogLevel(std::string_view text) {
   for (const auto& [name, level] : kNames) {
     if (name == text) return level;
   }
-  return Error(ErrorCode::kInvalidArgument,
-               "unknown log level '" + std::string(text) + "' (trace, debug, info, warn, error, off)");
+  return Error(ErrorCode::kInvalidArgument, "unknown log level '" + std::string(text) +
+                                                "' (trace, debug, info, warn, error, off)");
 }
 
 void setupLogging(LogStyle style, spdlog::level::level_enum level) {

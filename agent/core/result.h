@@ -50,7 +50,7 @@ Error errnoError(std::string_view what, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return state_.index() == 0; }
@@ -70,6 +70,7 @@ class [[nodiscard]] Result {
   }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
@@ -109,9 +110,9 @@ inline Status okStatus() { return {}; }
 }  // namespace demarc
 
 // Early return on error, for functions that return any Result<...>.
-#define DEMARC_TRY(expr)                                 \
-  do {                                                   \
-    auto demarc_try_status_ = (expr);                    \
+#define DEMARC_TRY(expr)                                             \
+  do {                                                               \
+    auto demarc_try_status_ = (expr);                                \
     if (!demarc_try_status_.ok()) return demarc_try_status_.error(); \
   } while (0)
 

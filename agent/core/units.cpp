@@ -42,8 +42,8 @@ bool mulOverflows(uint64_t a, uint64_t b) {
 }  // namespace
 
 Result<std::chrono::nanoseconds> parseDuration(std::string_view text) {
-  const std::string shape = "expected a duration such as 500ms, 30s, 5m or 1h, got '" +
-                            std::string(text) + "'";
+  const std::string shape =
+      "expected a duration such as 500ms, 30s, 5m or 1h, got '" + std::string(text) + "'";
   if (text.empty()) return Error(ErrorCode::kInvalidArgument, shape);
   uint64_t total = 0;
   std::string_view rest = text;
@@ -64,7 +64,8 @@ Result<std::chrono::nanoseconds> parseDuration(std::string_view text) {
     if (unit == nullptr) return Error(ErrorCode::kInvalidArgument, shape);
     rest.remove_prefix(unit_len);
     if (mulOverflows(number, unit->factor) ||
-        total + number * unit->factor > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        total + number * unit->factor >
+            static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return Error(ErrorCode::kInvalidArgument, "duration '" + std::string(text) + "' is too long");
     }
     total += number * unit->factor;
@@ -79,7 +80,8 @@ std::string formatDuration(std::chrono::nanoseconds d) {
   // Largest unit that divides exactly, among the common ones.
   for (auto it = kDurationUnits.rbegin(); it != kDurationUnits.rend(); ++it) {
     if (it->suffix == "d") continue;  // "2d" reads worse than "48h"
-    if (ns % it->factor == 0) return sign + std::to_string(ns / it->factor) + std::string(it->suffix);
+    if (ns % it->factor == 0)
+      return sign + std::to_string(ns / it->factor) + std::string(it->suffix);
   }
   return sign + std::to_string(ns) + "ns";
 }
@@ -105,10 +107,11 @@ Result<uint64_t> parseSize(std::string_view text) {
 }
 
 std::string formatSize(uint64_t bytes) {
-  constexpr std::array<Unit, 4> kBinary = {{
-      {"TiB", 1ULL << 40}, {"GiB", 1ULL << 30}, {"MiB", 1ULL << 20}, {"KiB", 1ULL << 10}}};
+  constexpr std::array<Unit, 4> kBinary = {
+      {{"TiB", 1ULL << 40}, {"GiB", 1ULL << 30}, {"MiB", 1ULL << 20}, {"KiB", 1ULL << 10}}};
   for (const Unit& u : kBinary) {
-    if (bytes != 0 && bytes % u.factor == 0) return std::to_string(bytes / u.factor) + std::string(u.suffix);
+    if (bytes != 0 && bytes % u.factor == 0)
+      return std::to_string(bytes / u.factor) + std::string(u.suffix);
   }
   return std::to_string(bytes);
 }

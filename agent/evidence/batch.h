@@ -25,9 +25,9 @@ using DropCounters = std::map<std::string, uint64_t>;
 // Never re-encoded after sealing.
 struct SealedBatch {
   uint64_t sequence = 0;
-  std::string bytes;         // payload lines + seal line
-  size_t payload_size = 0;   // bytes[0, payload_size) is the signed payload
-  std::string digest;        // hex SHA-256 of the payload
+  std::string bytes;        // payload lines + seal line
+  size_t payload_size = 0;  // bytes[0, payload_size) is the signed payload
+  std::string digest;       // hex SHA-256 of the payload
   v1::BatchHeader header;
   SystemTime sealed_time;
 };

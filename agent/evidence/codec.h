@@ -28,8 +28,8 @@ std::string_view recordKind(const v1::Record& record);
 // A sealed batch split into its parts. Views point into the bytes given to
 // parseBatch, which must outlive this.
 struct BatchView {
-  std::string_view payload;    // header line .. last record line, each with "\n"
-  std::string_view seal_line;  // without its newline
+  std::string_view payload;             // header line .. last record line, each with "\n"
+  std::string_view seal_line;           // without its newline
   std::vector<std::string_view> lines;  // payload lines without newlines
 };
 

@@ -71,7 +71,9 @@ class Pipeline {
 
   PipelineStats stats() const;
   // Called on the sealing thread after each batch is durable.
-  void onSealed(std::function<void(const SealedBatch&)> callback) { on_sealed_ = std::move(callback); }
+  void onSealed(std::function<void(const SealedBatch&)> callback) {
+    on_sealed_ = std::move(callback);
+  }
   // Called on a delivery thread after a sink has a batch.
   void onDelivered(std::function<void(const Sink&, const StoredBatch&)> callback) {
     on_delivered_ = std::move(callback);

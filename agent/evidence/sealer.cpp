@@ -24,8 +24,9 @@ Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const D
   SystemTime first = now;
   SystemTime last = now;
   if (!records.empty()) {
-    auto [lo, hi] = std::minmax_element(records.begin(), records.end(),
-                                        [](const auto& a, const auto& b) { return a.time < b.time; });
+    auto [lo, hi] =
+        std::minmax_element(records.begin(), records.end(),
+                            [](const auto& a, const auto& b) { return a.time < b.time; });
     first = lo->time;
     last = hi->time;
   }

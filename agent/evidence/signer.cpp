@@ -65,10 +65,10 @@ Status checkKeyFilePermissions(const std::filesystem::path& path) {
                      " lets group or others access it; run: chmod 600 " + path.string());
   }
   if (st.st_uid != ::geteuid()) {
-    return Error(ErrorCode::kPermissionDenied,
-                 "refusing signing key " + path.string() + ": owned by uid " +
-                     std::to_string(st.st_uid) + ", not by this process (uid " +
-                     std::to_string(::geteuid()) + ")");
+    return Error(ErrorCode::kPermissionDenied, "refusing signing key " + path.string() +
+                                                   ": owned by uid " + std::to_string(st.st_uid) +
+                                                   ", not by this process (uid " +
+                                                   std::to_string(::geteuid()) + ")");
   }
   return okStatus();
 }
@@ -118,8 +118,8 @@ Result<Signer> Signer::loadOrCreate(const std::filesystem::path& path) {
     DEMARC_TRY(ensureDirectory(path.parent_path(), 0700));
     DEMARC_ASSIGN_OR_RETURN(Signer signer, generate());
     BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_PrivateKey(bio.get(), signer.key_.get(), nullptr, nullptr, 0,
-                                         nullptr, nullptr) != 1) {
+    if (!bio || PEM_write_bio_PrivateKey(bio.get(), signer.key_.get(), nullptr, nullptr, 0, nullptr,
+                                         nullptr) != 1) {
       return Error(ErrorCode::kInternal, "cannot encode private key: " + opensslError());
     }
     DEMARC_TRY(writeFileAtomic(path, bioContents(bio.get()), {.mode = 0600, .fsync = true}));
@@ -199,10 +199,10 @@ bool verifyEd25519(std::string_view raw_public_key, std::string_view message,
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
     return false;
   }
-  bool ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
+  bool ok =
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) == 1;
   ERR_clear_error();
   return ok;
 }

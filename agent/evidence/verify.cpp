@@ -89,17 +89,16 @@ void Verifier::add(const std::string& name, std::string_view bytes) {
 
   auto view = splitBatch(bytes);
   // The header line, even when the rest is damaged, says whose batch it is.
-  std::string_view first_line = view.ok() && !view->lines.empty()
-                                    ? view->lines.front()
-                                    : bytes.substr(0, bytes.find('\n'));
+  std::string_view first_line =
+      view.ok() && !view->lines.empty() ? view->lines.front() : bytes.substr(0, bytes.find('\n'));
   auto header_record = decodeRecord(first_line);
   if (!header_record.ok() || !header_record->has_header()) {
     std::string why = !view.ok() ? view.error().message()
                       : !header_record.ok()
                           ? "the first line is not a record: " + header_record.error().message()
                           : "the first line is not a batch header";
-    std::string kind = why.starts_with("truncated") || bytes.empty() ? "truncated"
-                                                                     : "malformed_batch";
+    std::string kind =
+        why.starts_with("truncated") || bytes.empty() ? "truncated" : "malformed_batch";
     unattributed_.push_back(makeDefect(kind, why, name, 0));
     return;
   }
@@ -107,11 +106,11 @@ void Verifier::add(const std::string& name, std::string_view bytes) {
   b.sealed = fromTimestamp(header_record->time());
   const uint64_t seq = b.header.sequence();
   if (!view.ok()) {
-    std::string kind = view.error().message().starts_with("truncated") ? "truncated"
-                                                                        : "malformed_batch";
-    b.defects.push_back(makeDefect(kind, "batch " + std::to_string(seq) + " is damaged: " +
-                                             view.error().message(),
-                                   name, seq));
+    std::string kind =
+        view.error().message().starts_with("truncated") ? "truncated" : "malformed_batch";
+    b.defects.push_back(
+        makeDefect(kind, "batch " + std::to_string(seq) + " is damaged: " + view.error().message(),
+                   name, seq));
     batches_.push_back(std::move(batch));
     return;
   }
@@ -122,8 +121,9 @@ void Verifier::add(const std::string& name, std::string_view bytes) {
     std::string what = seal.ok() ? "a " + std::string(recordKind(*seal)) + " record"
                                  : "not a record (" + seal.error().message() + ")";
     b.defects.push_back(makeDefect("truncated",
-                                   "batch " + std::to_string(seq) + " has no seal: its last line is " +
-                                       what + "; the file was cut or edited",
+                                   "batch " + std::to_string(seq) +
+                                       " has no seal: its last line is " + what +
+                                       "; the file was cut or edited",
                                    name, seq));
     batches_.push_back(std::move(batch));
     return;
@@ -138,23 +138,22 @@ void Verifier::add(const std::string& name, std::string_view bytes) {
         name, seq));
   }
   if (s.payload_type() != kBatchPayloadType) {
-    b.defects.push_back(makeDefect("malformed_batch",
-                                   "batch " + std::to_string(seq) + " has payload type '" +
-                                       s.payload_type() + "'",
-                                   name, seq));
+    b.defects.push_back(
+        makeDefect("malformed_batch",
+                   "batch " + std::to_string(seq) + " has payload type '" + s.payload_type() + "'",
+                   name, seq));
   }
   if (s.signatures().empty()) {
-    b.defects.push_back(makeDefect("bad_signature",
-                                   "batch " + std::to_string(seq) + " carries no signature", name,
-                                   seq));
+    b.defects.push_back(makeDefect(
+        "bad_signature", "batch " + std::to_string(seq) + " carries no signature", name, seq));
   } else {
     b.sig_keyid = s.signatures(0).keyid();
     auto sig = base64Decode(s.signatures(0).sig());
     if (!sig) {
-      b.defects.push_back(makeDefect("bad_signature",
-                                     "batch " + std::to_string(seq) +
-                                         ": the signature is not valid base64 (altered)",
-                                     name, seq));
+      b.defects.push_back(makeDefect(
+          "bad_signature",
+          "batch " + std::to_string(seq) + ": the signature is not valid base64 (altered)", name,
+          seq));
       b.sig_keyid.clear();
     } else {
       b.sig = std::move(*sig);
@@ -192,12 +191,12 @@ void Verifier::add(const std::string& name, std::string_view bytes) {
       }
     }
     if (b.header.record_count() != view->lines.size() - 1) {
-      b.defects.push_back(makeDefect(
-          "malformed_batch",
-          "batch " + std::to_string(seq) + " header counts " +
-              std::to_string(b.header.record_count()) + " records, the payload holds " +
-              std::to_string(view->lines.size() - 1),
-          name, seq));
+      b.defects.push_back(makeDefect("malformed_batch",
+                                     "batch " + std::to_string(seq) + " header counts " +
+                                         std::to_string(b.header.record_count()) +
+                                         " records, the payload holds " +
+                                         std::to_string(view->lines.size() - 1),
+                                     name, seq));
     }
   }
 
@@ -389,13 +388,14 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
   // Completeness and the chain.
   auto allowed_after = [&](uint64_t interval_ms) {
     if (options_.max_silence) return *options_.max_silence;
-    std::chrono::nanoseconds interval =
-        interval_ms ? std::chrono::milliseconds(interval_ms) : std::chrono::nanoseconds(kDefaultHeartbeat);
+    std::chrono::nanoseconds interval = interval_ms ? std::chrono::milliseconds(interval_ms)
+                                                    : std::chrono::nanoseconds(kDefaultHeartbeat);
     return 2 * interval + std::chrono::nanoseconds(kSilenceSlack);
   };
   uint64_t interval_ms = 0;
   if (chain.front()->header.sequence() > 1) {
-    report.add_notes("the chain starts at batch " + std::to_string(chain.front()->header.sequence()) +
+    report.add_notes("the chain starts at batch " +
+                     std::to_string(chain.front()->header.sequence()) +
                      "; earlier batches are not here (expired or not collected)");
   } else if (!chain.front()->header.prev_digest().empty()) {
     defect("broken_chain", "batch 1 links to a previous batch", chain.front());
@@ -446,8 +446,10 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
       if (declared) {
         report.add_notes(text + "; batch " + std::to_string(n) + " declares the gap");
       } else {
-        defect("heartbeat_silence", text + "; the agent was stopped without a clean shutdown or "
-                                           "evidence was removed",
+        defect("heartbeat_silence",
+               text +
+                   "; the agent was stopped without a clean shutdown or "
+                   "evidence was removed",
                next);
       }
     }
@@ -459,8 +461,9 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
   } else if (options_.as_of - newest->sealed > allowed_after(interval_ms)) {
     defect("heartbeat_silence",
            "the newest batch " + std::to_string(newest->header.sequence()) + " was sealed at " +
-               formatTime(newest->sealed) + ", " + describeDuration(options_.as_of - newest->sealed) +
-               " before " + formatTime(options_.as_of) + " with no clean shutdown (allowed " +
+               formatTime(newest->sealed) + ", " +
+               describeDuration(options_.as_of - newest->sealed) + " before " +
+               formatTime(options_.as_of) + " with no clean shutdown (allowed " +
                describeDuration(allowed_after(interval_ms)) +
                "): the newest batches may have been deleted",
            newest);
@@ -481,7 +484,8 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
     SystemTime l = fromTimestamp(b->header.last_time());
     first_time = first_time ? std::min(*first_time, f) : f;
     last_time = last_time ? std::max(*last_time, l) : l;
-    for (const auto& [source, count] : b->header.drops()) (*report.mutable_drops())[source] += count;
+    for (const auto& [source, count] : b->header.drops())
+      (*report.mutable_drops())[source] += count;
     for (const auto& gap : b->gaps) {
       verify::v1::DeclaredGap* g = report.add_gaps();
       g->set_sequence(b->header.sequence());

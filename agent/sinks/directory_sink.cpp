@@ -14,7 +14,8 @@ DirectorySink::DirectorySink(std::filesystem::path root, bool fsync)
 std::filesystem::path DirectorySink::relativePath(const evidence::StoredBatch& batch) {
   char name[96];
   std::snprintf(name, sizeof(name), "%020llu-%s.jsonl",
-                static_cast<unsigned long long>(batch.sequence), batch.digest.substr(0, 16).c_str());
+                static_cast<unsigned long long>(batch.sequence),
+                batch.digest.substr(0, 16).c_str());
   // The date of the batch's newest record, so a day's folder holds that
   // day's evidence however late it is shipped.
   std::string date = formatDate(evidence::fromTimestamp(batch.header.last_time()));

@@ -37,8 +37,7 @@ std::string libbpfError(int err) {
 }  // namespace
 
 std::string_view hookName(Hook hook) {
-  return hook == Hook::kTpBtf ? "tp_btf/sched_process_exec"
-                              : "tracepoint/sched/sched_process_exec";
+  return hook == Hook::kTpBtf ? "tp_btf/sched_process_exec" : "tracepoint/sched/sched_process_exec";
 }
 
 void routeLibbpfLogs() {
@@ -69,19 +68,21 @@ Result<std::unique_ptr<CanaryProbe>> CanaryProbe::open(const CanaryOptions& opti
     int err = canary_bpf__load(probe->skel_.get());
     if (err == 0) err = canary_bpf__attach(probe->skel_.get());
     if (err != 0) {
-      failures += (failures.empty() ? "" : "; ") + std::string(hookName(hook)) + ": " +
-                  libbpfError(err);
+      failures +=
+          (failures.empty() ? "" : "; ") + std::string(hookName(hook)) + ": " + libbpfError(err);
       continue;
     }
-    probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
-                                        probe.get(), nullptr));
+    probe->ring_.reset(
+        ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample, probe.get(), nullptr));
     if (!probe->ring_) {
-      return Error(ErrorCode::kUnavailable, "cannot set up the ring buffer: " + libbpfError(-errno));
+      return Error(ErrorCode::kUnavailable,
+                   "cannot set up the ring buffer: " + libbpfError(-errno));
     }
     return probe;
   }
-  return Error(ErrorCode::kUnavailable, "no exec hook loads on this kernel (" + failures +
-                                            "); is this process root with CAP_BPF and CAP_PERFMON?");
+  return Error(ErrorCode::kUnavailable,
+               "no exec hook loads on this kernel (" + failures +
+                   "); is this process root with CAP_BPF and CAP_PERFMON?");
 }
 
 CanaryProbe::~CanaryProbe() {

@@ -30,8 +30,8 @@ struct CanaryEvent {
 };
 
 struct CanaryOptions {
-  uint32_t filter_ppid = 0;         // only children of this process; 0 = all
-  std::optional<Hook> only_hook;    // try just this hook (tests)
+  uint32_t filter_ppid = 0;       // only children of this process; 0 = all
+  std::optional<Hook> only_hook;  // try just this hook (tests)
 };
 
 // The canary probe: proves the kernel loads demarc's CO-RE programs and

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every package demarc's build and tests need, on Debian 12 or
+# Ubuntu 22.04/24.04, with apt. Idempotent: installs only what is missing and
+# touches the network only then. Run as root (or with sudo).
+#
+# Amazon Linux 2023 (dnf) equivalents, for building there (see README):
+#   dnf install -y gcc-c++ cmake ninja-build pkgconf-pkg-config clang llvm \
+#     libbpf-devel bpftool elfutils-libelf-devel zlib-devel openssl-devel \
+#     protobuf-devel protobuf-compiler libcurl-devel spdlog-devel fmt-devel \
+#     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git python3
+  # eBPF: clang -target bpf, skeletons, libbpf
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+  # libraries
+  libssl-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
+  # tests and lint
+  libgtest-dev libgmock-dev clang-format clang-tidy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,62 @@
+#include "tests/support/evidence_fixture.h"
+
+#include <stdexcept>
+
+#include "agent/evidence/codec.h"
+#include "agent/evidence/identity.h"
+#include "agent/evidence/sealer.h"
+#include "agent/sinks/directory_sink.h"
+
+namespace demarc::testing {
+
+evidence::EncodedRecord encoded(const v1::Record& record) {
+  return {evidence::encodeRecord(record), evidence::fromTimestamp(record.time()),
+          evidence::recordKind(record)};
+}
+
+v1::Record heartbeatRecord(SystemTime t, v1::Heartbeat::State state, uint64_t interval_ms) {
+  v1::Record r;
+  *r.mutable_time() = evidence::toTimestamp(t);
+  r.mutable_heartbeat()->set_state(state);
+  r.mutable_heartbeat()->set_interval_ms(interval_ms);
+  return r;
+}
+
+std::vector<std::filesystem::path> writeChain(const evidence::Signer& signer,
+                                              const std::filesystem::path& root,
+                                              const ChainSpec& spec) {
+  v1::HostIdentity host;
+  host.set_hostname("test-host");
+  host.set_machine_id("0123456789abcdef0123456789abcdef");
+  evidence::Sealer sealer(signer, spec.agent_id, host, {}, "test");
+  sinks::DirectorySink sink(root, false);
+  std::vector<std::filesystem::path> files;
+  for (int i = 0; i < spec.batches; ++i) {
+    SystemTime t = spec.start + i * spec.spacing;
+    std::vector<evidence::EncodedRecord> records;
+    if (i == 0)
+      records.push_back(encoded(evidence::makeEnrollment(signer, spec.agent_id, host, t)));
+    bool last = i + 1 == spec.batches;
+    auto state = last && spec.clean_stop
+                     ? v1::Heartbeat::STATE_STOPPING
+                     : (i == 0 ? v1::Heartbeat::STATE_STARTED : v1::Heartbeat::STATE_RUNNING);
+    records.push_back(encoded(heartbeatRecord(t, state, 60000)));
+    for (int k = 1; k < spec.records_per_batch; ++k) {
+      v1::Record r;
+      *r.mutable_time() = evidence::toTimestamp(t);
+      r.mutable_inventory()->set_kind("test");
+      r.mutable_inventory()->set_name("item-" + std::to_string(i) + "-" + std::to_string(k));
+      records.push_back(encoded(r));
+    }
+    auto batch = sealer.seal(records, {}, t);
+    if (!batch.ok()) throw std::runtime_error(batch.error().message());
+    sealer.advance(*batch);
+    evidence::StoredBatch stored{batch->sequence, batch->bytes, batch->digest, batch->header};
+    auto st = sink.deliver(stored);
+    if (!st.ok()) throw std::runtime_error(st.error().message());
+    files.push_back(root / sinks::DirectorySink::relativePath(stored));
+  }
+  return files;
+}
+
+}  // namespace demarc::testing

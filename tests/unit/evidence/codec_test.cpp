@@ -1,0 +1,55 @@
+#include "agent/evidence/codec.h"
+
+#include <gtest/gtest.h>
+
+namespace demarc::evidence {
+namespace {
+
+TEST(Codec, RecordRoundTripsAsOneJsonLine) {
+  v1::Record r;
+  *r.mutable_time() = toTimestamp(SystemTime(std::chrono::seconds(1700000000)));
+  r.mutable_finding()->set_rule_id("ssh.root_login");
+  r.mutable_finding()->set_observed("yes\nwith a newline");
+  r.mutable_finding()->set_status(v1::CHECK_STATUS_FAIL);
+  std::string line = encodeRecord(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("\"rule_id\":\"ssh.root_login\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"time\":\"2023-11-14T22:13:20Z\""), std::string::npos) << line;
+  auto back = decodeRecord(line);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->finding().observed(), "yes\nwith a newline");
+  EXPECT_EQ(recordKind(*back), "finding");
+}
+
+TEST(Codec, DecodeRejectsGarbageButToleratesNewFields) {
+  EXPECT_FALSE(decodeRecord("{not json").ok());
+  EXPECT_FALSE(decodeRecord("").ok());
+  auto future = decodeRecord(R"({"heartbeat":{"state":"STATE_RUNNING"},"added_later":1})");
+  ASSERT_TRUE(future.ok());
+  EXPECT_TRUE(future->has_heartbeat());
+}
+
+TEST(Codec, SplitsPayloadFromSeal) {
+  auto view = splitBatch("h\na\nb\nseal\n");
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->payload, "h\na\nb\n");
+  EXPECT_EQ(view->seal_line, "seal");
+  ASSERT_EQ(view->lines.size(), 3u);
+  EXPECT_EQ(view->lines[1], "a");
+}
+
+TEST(Codec, SplitNamesTruncation) {
+  EXPECT_TRUE(splitBatch("h\nsea").error().message().starts_with("truncated"));
+  EXPECT_TRUE(splitBatch("only\n").error().message().starts_with("truncated"));
+  EXPECT_FALSE(splitBatch("").ok());
+}
+
+TEST(Codec, TimestampsKeepMicroseconds) {
+  SystemTime t = SystemTime(std::chrono::microseconds(1700000000123456));
+  EXPECT_EQ(fromTimestamp(toTimestamp(t)), t);
+  SystemTime before_epoch = SystemTime(std::chrono::microseconds(-1500000));
+  EXPECT_EQ(fromTimestamp(toTimestamp(before_epoch)), before_epoch);
+}
+
+}  // namespace
+}  // namespace demarc::evidence
