@@ -97,12 +97,14 @@ class Loader {
     const pb::Descriptor* desc = msg->GetDescriptor();
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // yaml-cpp iterators hand out temporaries: copy the (cheap) handles.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) {
         error(key.Mark(), path, "keys must be plain words");
         continue;
       }
-      const std::string& name = key.Scalar();
+      const std::string name = key.Scalar();
       std::string key_path = join(path, name);
       if (!seen.insert(name).second) {
         error(key.Mark(), key_path, "duplicate key (each key may appear once)");
@@ -113,7 +115,7 @@ class Loader {
         error(key.Mark(), key_path, "unknown key" + suggestion(desc, name));
         continue;
       }
-      loadField(it->second, msg, field, key_path);
+      loadField(value, msg, field, key_path);
     }
   }
 

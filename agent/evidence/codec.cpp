@@ -2,16 +2,16 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "agent/evidence/json.h"
+
 namespace demarc::evidence {
 
 namespace pbu = google::protobuf::util;
 
 std::string encodeRecord(const v1::Record& record) {
-  pbu::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
   std::string out;
-  auto status = pbu::MessageToJsonString(record, &out, options);
-  if (!status.ok()) std::abort();  // only fails on invalid UTF-8 we produced ourselves
+  out.reserve(256);
+  appendJson(record, out);
   return out;
 }
 

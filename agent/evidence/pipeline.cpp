@@ -37,17 +37,12 @@ void Pipeline::start() {
   }
 }
 
-bool Pipeline::submit(const v1::Record& record) {
+bool Pipeline::submit(v1::Record record) {
   EncodedRecord encoded;
-  encoded.time = record.has_time() ? fromTimestamp(record.time()) : clock_.now();
+  if (!record.has_time()) *record.mutable_time() = toTimestamp(clock_.now());
+  encoded.time = fromTimestamp(record.time());
   encoded.kind = recordKind(record);
-  if (record.has_time()) {
-    encoded.line = encodeRecord(record);
-  } else {
-    v1::Record stamped = record;
-    *stamped.mutable_time() = toTimestamp(encoded.time);
-    encoded.line = encodeRecord(stamped);
-  }
+  encoded.line = encodeRecord(record);
   std::lock_guard lock(mu_);
   if (!accepting_ || pending_.size() >= options_.max_pending_records) {
     drops_[std::string("pipeline.") + (accepting_ ? "pending_full" : "stopping")] += 1;

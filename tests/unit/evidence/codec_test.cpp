@@ -53,3 +53,57 @@ TEST(Codec, TimestampsKeepMicroseconds) {
 
 }  // namespace
 }  // namespace demarc::evidence
+
+namespace demarc::evidence {
+namespace {
+
+// The hand-written encoder must produce the protobuf JSON mapping: protobuf's
+// own parser reads it back to an equal message, for every kind of field.
+TEST(Json, ProtobufParsesWhatWeWrite) {
+  v1::Record r;
+  *r.mutable_time() = toTimestamp(SystemTime(std::chrono::microseconds(1700000000123456)));
+  auto& h = *r.mutable_header();
+  h.set_agent_id("a\"b\\c\n\t\x01 é ✓ 😀");
+  h.set_sequence(18446744073709551615ULL);
+  h.set_record_count(4294967295u);
+  (*h.mutable_drops())["b"] = 2;
+  (*h.mutable_drops())["a"] = 1;
+  *h.mutable_first_time() = toTimestamp(SystemTime(std::chrono::seconds(0)));
+  std::string line = encodeRecord(r);
+  EXPECT_NE(line.find("\"sequence\":\"18446744073709551615\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"drops\":{\"a\":\"1\",\"b\":\"2\"}"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"time\":\"2023-11-14T22:13:20.123456Z\""), std::string::npos) << line;
+  auto back = decodeRecord(line);
+  ASSERT_TRUE(back.ok()) << back.error().message() << "\n" << line;
+  EXPECT_EQ(back->SerializeAsString(), r.SerializeAsString());
+
+  v1::Record p;
+  auto& e = *p.mutable_process();
+  e.set_kind(v1::ProcessEvent::KIND_EXEC);
+  e.add_argv("--flag");
+  e.add_argv("");
+  e.set_exit_code(-9);
+  std::string pline = encodeRecord(p);
+  EXPECT_NE(pline.find("\"kind\":\"KIND_EXEC\""), std::string::npos) << pline;
+  EXPECT_NE(pline.find("\"argv\":[\"--flag\",\"\"]"), std::string::npos) << pline;
+  auto pback = decodeRecord(pline);
+  ASSERT_TRUE(pback.ok()) << pline;
+  EXPECT_EQ(pback->SerializeAsString(), p.SerializeAsString());
+}
+
+TEST(Json, InvalidUtf8BecomesReplacementCharacter) {
+  v1::Record r;
+  r.mutable_process()->add_argv(std::string("ok\xff\xc3", 4));
+  std::string line = encodeRecord(r);
+  EXPECT_NE(line.find("ok\\ufffd\\ufffd"), std::string::npos) << line;
+  EXPECT_TRUE(decodeRecord(line).ok());
+}
+
+TEST(Json, DefaultsAreOmitted) {
+  v1::Record r;
+  r.mutable_heartbeat();
+  EXPECT_EQ(encodeRecord(r), "{\"heartbeat\":{}}");
+}
+
+}  // namespace
+}  // namespace demarc::evidence
