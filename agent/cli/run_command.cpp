@@ -34,6 +34,13 @@ nanoseconds toNanos(const google::protobuf::Duration& d) {
   return std::chrono::seconds(d.seconds()) + nanoseconds(d.nanos());
 }
 
+// How to call this binary again, for the hints the agent prints.
+std::string selfPath() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("demarc") : path.string();
+}
+
 // What the heartbeat says about this agent; fixed for the run.
 struct HeartbeatFacts {
   std::string binary_sha256;
@@ -179,9 +186,9 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
       makeHeartbeat(facts, v1::Heartbeat::STATE_STARTED, pipeline.stats(), clock.now()));
   spdlog::info(
       "running: heartbeat every {}, batches sealed every {} or {} records; "
-      "Ctrl-C to stop; check the evidence with: demarc verify {}",
+      "Ctrl-C to stop; check the evidence with: {} verify {}",
       formatDuration(facts.interval), formatDuration(toNanos(config->evidence().batch_max_age())),
-      config->evidence().batch_max_records(), config->sinks().directory().path());
+      config->evidence().batch_max_records(), selfPath(), config->sinks().directory().path());
   if (options.load_test_rate > 0) {
     spdlog::warn("load test: sealing {} synthetic records per second", options.load_test_rate);
   }
