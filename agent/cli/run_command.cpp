@@ -123,6 +123,9 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
 
   const std::filesystem::path state_dir = config->agent().state_dir();
   if (auto st = ensureDirectory(state_dir, 0700); !st.ok()) return fail(st.error());
+  // One agent per state folder: two would fork the evidence chain.
+  auto lock = lockFile(state_dir / "lock");
+  if (!lock.ok()) return fail(lock.error());
 
   auto signer = evidence::Signer::loadOrCreate(config->evidence().signing_key());
   if (!signer.ok()) return fail(signer.error());

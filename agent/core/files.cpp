@@ -1,6 +1,7 @@
 #include "agent/core/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,27 @@ Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes
   }
   if (options.fsync) return fsyncDirectory(dir);
   return okStatus();
+}
+
+Result<UniqueFd> lockFile(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return errnoError("open lock " + path.string(), errno);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err != EWOULDBLOCK) return errnoError("lock " + path.string(), err);
+    auto holder = readFilePrefix(path, 32);
+    std::string pid = holder.ok() ? *holder : "";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return Error(ErrorCode::kUnavailable,
+                 path.string() + " is locked by another process" +
+                     (pid.empty() ? "" : " (pid " + pid + ")") +
+                     ": is another demarc running with the same state_dir?");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
+    return errnoError("write lock " + path.string(), errno);
+  }
+  return fd;
 }
 
 Status ensureDirectory(const std::filesystem::path& dir, mode_t mode) {

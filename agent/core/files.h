@@ -57,6 +57,11 @@ bool isAtomicWriteLeftover(const std::filesystem::path& path);
 
 Status fsyncDirectory(const std::filesystem::path& dir);
 
+// Takes an exclusive advisory lock on path (created if needed) for the life
+// of the returned descriptor. Fails at once, naming the holder's pid when it
+// is recorded, if another process holds it.
+Result<UniqueFd> lockFile(const std::filesystem::path& path);
+
 // Creates dir and its parents (mode applies to folders it creates).
 Status ensureDirectory(const std::filesystem::path& dir, mode_t mode = 0755);
 

@@ -57,6 +57,31 @@ TEST(Run, SighupSaysReloadIsUnsupportedAndSigintStops) {
   EXPECT_NE(agent.err().find("SIGINT: stopping"), std::string::npos);
 }
 
+TEST(Run, SecondAgentOnTheSameStateIsRefused) {
+  TempDir dir;
+  auto config = writeAgentConfig(dir);
+  Subprocess first(agentArgs(config), dir.path());
+  ASSERT_TRUE(first.waitForErr("running:", 20s)) << first.err();
+  auto second = runCommand(agentArgs(config), dir.path());
+  EXPECT_EQ(second.exit_code, 3);
+  EXPECT_NE(second.err.find("is another demarc running with the same state_dir?"),
+            std::string::npos)
+      << second.err;
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(), 0);
+}
+
+TEST(Run, JournalLogFormatCarriesPriorities) {
+  TempDir dir;
+  auto args = agentArgs(writeAgentConfig(dir));
+  args.back() = "journal";  // --log-format journal
+  Subprocess agent(args, dir.path());
+  ASSERT_TRUE(agent.waitForErr("<6>running:", 20s)) << agent.err();
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(), 0);
+  EXPECT_NE(agent.err().find("<6>demarc "), std::string::npos) << agent.err();
+}
+
 TEST(Run, RestartContinuesTheSameChain) {
   TempDir dir;
   auto config = writeAgentConfig(dir);

@@ -1,6 +1,7 @@
 #include "agent/core/files.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -53,6 +54,19 @@ TEST(ReadFile, PrefixIsBounded) {
   EXPECT_EQ(r->size(), 10u);
   EXPECT_EQ(readFile(p)->size(), 100000u);
   EXPECT_EQ(readFile(dir / "missing").error().code(), ErrorCode::kNotFound);
+}
+
+TEST(LockFile, SecondHolderIsRefusedWithPid) {
+  testing::TempDir dir;
+  auto first = lockFile(dir / "lock");
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  auto second = lockFile(dir / "lock");
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message().find("(pid " + std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.error().message();
+  first->reset();
+  EXPECT_TRUE(lockFile(dir / "lock").ok());
 }
 
 TEST(EnsureDirectory, CreatesParents) {
