@@ -7,7 +7,8 @@
 #                                   `demarc run`, e.g. --log-level debug)
 #   packaging/dev.sh test           the whole suite: ASan+UBSan build, unit,
 #                                   integration, eBPF and end-to-end tests,
-#                                   format and clang-tidy, then the benchmarks
+#                                   format and clang-tidy; then the fuzzers
+#                                   (bounded run) and the benchmarks
 #   packaging/dev.sh build          release build only (build/release)
 #   packaging/dev.sh bench          release build and benchmarks
 #
@@ -47,6 +48,33 @@ mount_tracefs() {
   fi
 }
 
+run_fuzz() {
+  # libFuzzer needs clang: a separate build of just the fuzz targets.
+  if [[ ! -f build/fuzz/build.ninja ]]; then
+    CC=clang CXX=clang++ cmake -S "$top" -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DDEMARC_FUZZ=ON -DDEMARC_ASAN=ON -DDEMARC_UBSAN=ON -DDEMARC_BUILD_TESTS=OFF >/dev/null
+  fi
+  ninja -C build/fuzz -j "$jobs" fuzz_config fuzz_batch fuzz_units
+  echo "== fuzzing (tests/fuzz), ${DEMARC_FUZZ_SECONDS:-20}s per target =="
+  local work
+  work=$(mktemp -d)
+  for name in config batch units; do
+    mkdir -p "$work/$name"
+    # Leaks are the ctest run's job (LeakSanitizer there); here a bounded run
+    # that fails on any crash, hang (-timeout) or sanitizer report.
+    if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 timeout -s KILL $(( ${DEMARC_FUZZ_SECONDS:-20} + 60 )) \
+          "$top/build/fuzz/tests/fuzz/fuzz_$name" -max_total_time="${DEMARC_FUZZ_SECONDS:-20}" \
+          -timeout=10 -rss_limit_mb=2048 "$work/$name" "$top/tests/fuzz/corpus/$name" \
+          >"$work/$name.log" 2>&1); then
+      tail -40 "$work/$name.log"
+      echo "fuzz_$name FAILED; the input that broke it is in $work (crash-*, timeout-*, oom-*)" >&2
+      return 1
+    fi
+    grep -E '^Done' "$work/$name.log" | sed "s/^/  fuzz_$name: /"
+  done
+  rm -rf "$work"
+}
+
 run_bench() {
   release_build demarc bench_seal
   echo "== benchmarks (tests/bench) =="
@@ -70,6 +98,7 @@ case "$cmd" in
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900
+    run_fuzz
     run_bench
     ;;
   build)
@@ -81,7 +110,7 @@ case "$cmd" in
     run_bench
     ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 2
     ;;
 esac

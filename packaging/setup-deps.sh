@@ -15,6 +15,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git python3
   # eBPF: clang -target bpf, skeletons, libbpf
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+  # libFuzzer and sanitizer runtimes for clang (tests/fuzz)
+  libclang-rt-14-dev
   # libraries
   libssl-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev

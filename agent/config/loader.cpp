@@ -435,6 +435,42 @@ std::string joinLines(const std::vector<std::string>& lines) {
   return out;
 }
 
+// Lines that carry YAML content: not blank, not comments, not "---" markers.
+// Also reports the line of a second document, if the text has one.
+struct ContentScan {
+  bool has_content = false;
+  int second_document_line = 0;
+};
+
+ContentScan scanContent(std::string_view yaml) {
+  ContentScan scan;
+  int line_no = 0;
+  bool seen_content = false;
+  bool ended = false;  // after "...", any content is another document
+  while (!yaml.empty()) {
+    ++line_no;
+    size_t nl = yaml.find('\n');
+    std::string_view line = yaml.substr(0, nl);
+    yaml.remove_prefix(nl == std::string_view::npos ? yaml.size() : nl + 1);
+    auto is_marker = [&](std::string_view m) {
+      return line.starts_with(m) &&
+             (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    };
+    if (is_marker("...")) {
+      ended = seen_content;
+      continue;
+    }
+    bool start = is_marker("---");
+    size_t first = line.find_first_not_of(" \t\r");
+    bool content = !start && first != std::string_view::npos && line[first] != '#';
+    if ((start && seen_content) || (content && ended)) {
+      if (scan.second_document_line == 0) scan.second_document_line = line_no;
+    }
+    if (content) seen_content = scan.has_content = true;
+  }
+  return scan;
+}
+
 }  // namespace
 
 Config defaultConfig() {
@@ -446,21 +482,27 @@ Config defaultConfig() {
 
 Result<Config> loadConfigText(std::string_view yaml, std::string_view source_name) {
   std::string source(source_name);
-  std::vector<YAML::Node> docs;
+  // One document only. Checked on the text: yaml-cpp 0.7's LoadAll() loops
+  // forever on some malformed input (a lone ","), found by tests/fuzz.
+  ContentScan scan = scanContent(yaml);
+  if (scan.second_document_line > 0) {
+    return Error(ErrorCode::kInvalidArgument,
+                 source + ":" + std::to_string(scan.second_document_line) +
+                     ": a second YAML document starts here; a config is one document");
+  }
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     std::string line = e.mark.is_null() ? "1" : std::to_string(e.mark.line + 1);
     return Error(ErrorCode::kInvalidArgument, source + ":" + line + ": not valid YAML: " + e.msg);
   }
-  if (docs.size() > 1) {
-    return Error(ErrorCode::kInvalidArgument, source + ":1: the file holds " +
-                                                  std::to_string(docs.size()) +
-                                                  " YAML documents; a config is one document");
+  if (root.IsNull() && scan.has_content) {
+    return Error(ErrorCode::kInvalidArgument,
+                 source + ":1: not valid YAML: expected a mapping of keys such as 'agent:'");
   }
   Config config;
   applyDefaults(&config);
-  YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
   Loader loader(source);
   std::vector<std::string> errors;
   try {

@@ -58,7 +58,10 @@ std::optional<SystemTime> parseTime(std::string_view s) {
       !readInt(s, 2, min) || !expect(s, ':') || !readInt(s, 2, sec)) {
     return std::nullopt;
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
+  // SystemTime holds nanoseconds in 64 bits: years 1678..2262. Evidence
+  // times outside 1970..2200 are mistakes anyway.
+  if (year < 1970 || year > 2200 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
+      min > 59 || sec > 60) {
     return std::nullopt;
   }
   int64_t nanos = 0;

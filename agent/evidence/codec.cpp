@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
+
 #include "agent/evidence/json.h"
 
 namespace demarc::evidence {
@@ -42,8 +44,15 @@ google::protobuf::Timestamp toTimestamp(SystemTime t) {
 }
 
 SystemTime fromTimestamp(const google::protobuf::Timestamp& ts) {
+  // SystemTime counts nanoseconds in 64 bits (years 1678..2262); protobuf
+  // accepts years 1..9999. Evidence being verified may hold anything, so
+  // clamp rather than overflow.
+  constexpr int64_t kMinSeconds = -4'000'000'000;  // 1843; differences of two stay in range
+  constexpr int64_t kMaxSeconds = 4'000'000'000;   // 2096
+  int64_t secs = std::clamp<int64_t>(ts.seconds(), kMinSeconds, kMaxSeconds);
+  int32_t nanos = std::clamp<int32_t>(ts.nanos(), 0, 999'999'999);
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
+      std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
 }
 
 std::string_view recordKind(const v1::Record& record) {

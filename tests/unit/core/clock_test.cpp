@@ -22,8 +22,9 @@ TEST(Time, ParsesRfc3339) {
 }
 
 TEST(Time, RejectsMalformed) {
-  for (const char* bad : {"", "2025-11-30", "2025-11-30T21:47:05", "2025-13-01T00:00:00Z",
-                          "2025-11-30T21:47:05Zjunk", "2025-11-30T21:47:05.Z"}) {
+  for (const char* bad :
+       {"", "2025-11-30", "2025-11-30T21:47:05", "2025-13-01T00:00:00Z", "2025-11-30T21:47:05Zjunk",
+        "2025-11-30T21:47:05.Z", "1013-11-30T21:47:05Z", "9999-01-01T00:00:00Z"}) {
     EXPECT_FALSE(parseTime(bad).has_value()) << bad;
   }
 }

@@ -44,6 +44,15 @@ TEST(Codec, SplitNamesTruncation) {
   EXPECT_FALSE(splitBatch("").ok());
 }
 
+// Found by tests/fuzz: a verified file may claim any year protobuf accepts.
+TEST(Codec, OutOfRangeTimestampsClampInsteadOfOverflowing) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(-30610224000);  // year 1000
+  EXPECT_LT(fromTimestamp(ts), SystemTime(std::chrono::seconds(0)));
+  ts.set_seconds(253402300799);                                                // year 9999
+  EXPECT_GT(fromTimestamp(ts), SystemTime(std::chrono::seconds(3786912000)));  // > 2090
+}
+
 TEST(Codec, TimestampsKeepMicroseconds) {
   SystemTime t = SystemTime(std::chrono::microseconds(1700000000123456));
   EXPECT_EQ(fromTimestamp(toTimestamp(t)), t);
