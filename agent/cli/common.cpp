@@ -34,6 +34,23 @@ LogStyle styleOf(config::v1::LogFormat format) {
   }
 }
 
+spdlog::level::level_enum levelOf(config::v1::LogLevel level) {
+  switch (level) {
+    case config::v1::LOG_LEVEL_TRACE:
+      return spdlog::level::trace;
+    case config::v1::LOG_LEVEL_DEBUG:
+      return spdlog::level::debug;
+    case config::v1::LOG_LEVEL_WARN:
+      return spdlog::level::warn;
+    case config::v1::LOG_LEVEL_ERROR:
+      return spdlog::level::err;
+    case config::v1::LOG_LEVEL_OFF:
+      return spdlog::level::off;
+    default:
+      return spdlog::level::info;
+  }
+}
+
 std::optional<LogStyle> parseStyle(const std::string& text) {
   if (text == "auto") return LogStyle::kAuto;
   if (text == "terminal") return LogStyle::kTerminal;
@@ -72,16 +89,11 @@ std::optional<config::Config> loadConfigAndLogging(const GlobalOptions& global) 
     }
     return std::nullopt;
   }
-  std::string level_name = global.log_level.value_or("");
-  if (level_name.empty()) {
-    static constexpr const char* kLevels[] = {"info", "trace", "debug", "info",
-                                              "warn", "error", "off"};
-    int index = static_cast<int>(config->logging().level());
-    level_name = kLevels[index >= 0 && index < 7 ? index : 0];
-  }
+  spdlog::level::level_enum level =
+      global.log_level ? *parseLogLevel(*global.log_level) : levelOf(config->logging().level());
   LogStyle style =
       global.log_format ? *parseStyle(*global.log_format) : styleOf(config->logging().format());
-  setupLogging(style, *parseLogLevel(level_name));
+  setupLogging(style, level);
   return std::move(config).value();
 }
 
