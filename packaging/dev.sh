@@ -97,9 +97,16 @@ case "$cmd" in
     # LeakSanitizer needs ptrace, which some sandboxes refuse; ASan still runs.
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900
+    ctest_log=$(mktemp)
+    ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900 | tee "$ctest_log"
     run_fuzz
     run_bench
+    # The suite's result last, where CI reads it: "tests: N passed, N failed".
+    summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$ctest_log" | tail -1)
+    rm -f "$ctest_log"
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+    failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
+    echo "tests: $((total - failed)) passed, $failed failed"
     ;;
   build)
     packaging/setup-deps.sh
