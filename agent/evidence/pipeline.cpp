@@ -106,8 +106,8 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
     for (const auto& [k, v] : drops) drops_[k] += v;
   };
   SystemTime now = clock_.now();
-  std::vector<EncodedRecord> with_gap;
-  const std::vector<EncodedRecord>* to_seal = &records;
+  // A loss not yet declared goes first into the next batch that is stored.
+  const size_t declared = gap_ ? 1 : 0;
   if (gap_) {
     v1::Record record;
     *record.mutable_time() = toTimestamp(now);
@@ -118,22 +118,23 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
     *gap.mutable_to() = toTimestamp(gap_->to);
     gap.set_records_lost(gap_->records);
     for (const auto& [kind, count] : gap_->by_kind) (*gap.mutable_lost_by_kind())[kind] = count;
-    with_gap.push_back({encodeRecord(record), now, "gap"});
-    std::move(records.begin(), records.end(), std::back_inserter(with_gap));
-    to_seal = &with_gap;
+    records.insert(records.begin(), {encodeRecord(record), now, "gap"});
   }
+  // What is lost if this batch cannot be stored: the records, not the gap
+  // record, which stays open and grows.
+  std::span<const EncodedRecord> payload(records.data() + declared, records.size() - declared);
 
-  auto batch = sealer_.seal(*to_seal, drops, now);
+  auto batch = sealer_.seal(records, drops, now);
   if (!batch.ok()) {
     restore_drops();
-    recordLoss(records, "seal_failed", batch.error().message());
-    spdlog::error("sealing failed, {} records lost (counted): {}", records.size(),
+    recordLoss(payload, "seal_failed", batch.error().message());
+    spdlog::error("sealing failed, {} records lost (counted): {}", payload.size(),
                   batch.error().message());
     return;
   }
   if (!journal_.hasRoom(batch->bytes.size())) {
     restore_drops();
-    recordLoss(records, "journal_full",
+    recordLoss(payload, "journal_full",
                "the journal reached its cap of " + std::to_string(journal_.maxBytes()) +
                    " bytes because sinks are behind");
     return;
@@ -141,8 +142,8 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
   auto stored = journal_.append(*batch);
   if (!stored.ok()) {
     restore_drops();
-    recordLoss(records, "journal_write_failed", stored.error().message());
-    spdlog::error("journal write failed, {} records lost (counted): {}", records.size(),
+    recordLoss(payload, "journal_write_failed", stored.error().message());
+    spdlog::error("journal write failed, {} records lost (counted): {}", payload.size(),
                   stored.error().message());
     return;
   }
@@ -153,12 +154,12 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
     gap_.reset();
   }
   batches_sealed_ += 1;
-  records_sealed_ += to_seal->size();
+  records_sealed_ += records.size();
   if (on_sealed_) on_sealed_(*batch);
   deliver_cv_.notify_all();
 }
 
-void Pipeline::recordLoss(const std::vector<EncodedRecord>& records, const std::string& reason,
+void Pipeline::recordLoss(std::span<const EncodedRecord> records, const std::string& reason,
                           const std::string& detail) {
   SystemTime now = clock_.now();
   if (!gap_) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -98,7 +99,7 @@ class Pipeline {
 
   void sealLoop();
   void sealOne(std::vector<EncodedRecord> records);
-  void recordLoss(const std::vector<EncodedRecord>& records, const std::string& reason,
+  void recordLoss(std::span<const EncodedRecord> records, const std::string& reason,
                   const std::string& detail);
   void deliverLoop(SinkState& state);
   bool sleepUnlessStopped(std::chrono::milliseconds delay);
