@@ -356,11 +356,18 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
     if (!parsed) continue;
     bool seq_ok = parsed->first == b->header.sequence();
     bool digest_ok = !b->digest.empty() && b->digest.starts_with(parsed->second);
-    if (!seq_ok || (!digest_ok && good[b])) {
+    if (!seq_ok) {
       defect("reordered",
              b->name + " holds batch " + std::to_string(b->header.sequence()) +
                  " but its name says batch " + std::to_string(parsed->first) +
                  ": batches were swapped, renamed or copied",
+             b);
+      misplaced.insert(b);
+    } else if (!digest_ok && good[b]) {
+      defect("reordered",
+             b->name + " holds a batch " + std::to_string(b->header.sequence()) + " hashing to " +
+                 shortId(b->digest) + "..., not the one its name was given for (" + parsed->second +
+                 "...)",
              b);
       misplaced.insert(b);
     }
