@@ -7,7 +7,8 @@
 #   dnf install -y gcc-c++ cmake ninja-build pkgconf-pkg-config clang llvm \
 #     libbpf-devel bpftool elfutils-libelf-devel zlib-devel openssl-devel \
 #     protobuf-devel protobuf-compiler libcurl-devel spdlog-devel fmt-devel \
-#     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3
+#     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3 \
+#     lz4-devel xz-devel
 set -euo pipefail
 
 packages=(
@@ -20,6 +21,8 @@ packages=(
   # libraries
   libssl-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
+  # apt lists come compressed (lz4 on Debian 12, also gz and xz)
+  liblz4-dev liblzma-dev
   # tests and lint
   libgtest-dev libgmock-dev clang-format clang-tidy
 )

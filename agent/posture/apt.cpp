@@ -1,0 +1,210 @@
+#include "agent/posture/apt.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "agent/core/decompress.h"
+#include "agent/core/files.h"
+#include "agent/posture/deb822.h"
+#include "agent/posture/debian_version.h"
+
+namespace demarc::posture {
+namespace {
+
+constexpr std::string_view kListsDir = "/var/lib/apt/lists";
+constexpr size_t kMaxListBytes = 512ULL << 20;
+
+std::string key(std::string_view name, std::string_view arch, std::string_view native) {
+  return std::string(name) + ":" + std::string(arch == "all" ? native : arch);
+}
+
+// The Release (or InRelease) a list file belongs to: lists are named
+// SITE_PATH_dists_SUITE_COMPONENT_binary-ARCH_Packages[.ext] and releases
+// SITE_PATH_dists_SUITE_[In]Release, so the release is the longest prefix.
+struct ReleaseFile {
+  std::string prefix;
+  PackageSource info;
+};
+
+PackageSource parseRelease(std::string_view text) {
+  PackageSource source;
+  forEachParagraph(stripClearsign(text), [&](const Paragraph& p) {
+    if (!source.suite.empty() || (p.get("Suite").empty() && p.get("Codename").empty())) return;
+    source.suite = std::string(p.get("Suite"));
+    source.codename = std::string(p.get("Codename"));
+    source.origin = std::string(p.get("Origin"));
+    source.label = std::string(p.get("Label"));
+    bool not_automatic = p.get("NotAutomatic") == "yes";
+    bool but_upgrades = p.get("ButAutomaticUpgrades") == "yes";
+    source.priority = not_automatic ? (but_upgrades ? 100 : 1) : 500;
+  });
+  source.security = source.suite.ends_with("-security") || source.codename.ends_with("-security") ||
+                    source.label.find("Security") != std::string::npos;
+  return source;
+}
+
+struct Offer {
+  std::string version;
+  const PackageSource* source;
+};
+
+}  // namespace
+
+std::vector<InstalledPackage> parseDpkgStatus(std::string_view text,
+                                              std::vector<std::string>* problems) {
+  std::vector<InstalledPackage> out;
+  size_t malformed = 0;
+  forEachParagraph(
+      text,
+      [&](const Paragraph& p) {
+        std::string_view status = p.get("Status");
+        // "want flag state": only the state "installed" counts.
+        if (!status.ends_with(" installed")) return;
+        InstalledPackage pkg;
+        pkg.name = std::string(p.get("Package"));
+        pkg.arch = std::string(p.get("Architecture"));
+        pkg.version = std::string(p.get("Version"));
+        pkg.held = status.starts_with("hold ");
+        if (pkg.name.empty() || pkg.version.empty() || pkg.arch.empty()) {
+          if (problems) {
+            problems->push_back("status:" + std::to_string(p.line) +
+                                ": installed package without Package, Version or Architecture");
+          }
+          return;
+        }
+        out.push_back(std::move(pkg));
+      },
+      &malformed);
+  if (malformed > 0 && problems) {
+    problems->push_back("status: " + std::to_string(malformed) + " malformed lines skipped");
+  }
+  return out;
+}
+
+Result<AptState> readAptState(const HostRoot& root) {
+  AptState state;
+  auto status = root.read("/var/lib/dpkg/status", kMaxListBytes);
+  if (!status.ok()) return status.error().withContext("dpkg status");
+  std::vector<std::string> problems;
+  state.installed = parseDpkgStatus(*status, &problems);
+  for (auto& p : problems) state.problems.push_back("/var/lib/dpkg/" + p);
+  // dpkg itself is always of the native architecture.
+  for (const auto& pkg : state.installed) {
+    if (pkg.name == "dpkg") state.native_arch = pkg.arch;
+  }
+
+  std::map<std::string, const InstalledPackage*> installed;
+  for (const auto& pkg : state.installed) {
+    installed[key(pkg.name, pkg.arch, state.native_arch)] = &pkg;
+  }
+
+  std::vector<ReleaseFile> releases;
+  std::vector<std::filesystem::path> lists;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root.path(kListsDir), ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec)) continue;
+    if (name.ends_with("_InRelease") || name.ends_with("_Release")) {
+      auto text = readFilePrefix(entry.path(), 64ULL << 20);
+      if (!text.ok()) {
+        state.problems.push_back(text.error().message());
+        continue;
+      }
+      std::string prefix = name.substr(0, name.rfind('_') + 1);
+      // InRelease wins over Release for the same suite.
+      auto same = std::find_if(releases.begin(), releases.end(),
+                               [&](const ReleaseFile& r) { return r.prefix == prefix; });
+      if (same != releases.end() && !name.ends_with("_InRelease")) continue;
+      ReleaseFile release{prefix, parseRelease(*text)};
+      if (same != releases.end()) {
+        *same = std::move(release);
+      } else {
+        releases.push_back(std::move(release));
+      }
+    } else if (name.find("_Packages") != std::string::npos) {
+      std::string stem = name.substr(0, name.find("_Packages") + 9);
+      if (stem.size() == name.size() || compressionOf(entry.path()) != Compression::kNone) {
+        lists.push_back(entry.path());
+      }
+    }
+  }
+  std::sort(lists.begin(), lists.end());
+  state.sources.reserve(lists.size());  // Offers point into it
+
+  std::map<std::string, std::vector<Offer>> offers;
+  for (const auto& list : lists) {
+    std::string name = list.filename().string();
+    const ReleaseFile* best = nullptr;
+    for (const auto& r : releases) {
+      if (name.starts_with(r.prefix) && (!best || r.prefix.size() > best->prefix.size())) best = &r;
+    }
+    PackageSource source = best ? best->info : PackageSource{};
+    source.list = name;
+    state.sources.push_back(source);
+    const PackageSource* src = &state.sources.back();
+    auto text = readMaybeCompressed(list, kMaxListBytes);
+    if (!text.ok()) {
+      state.problems.push_back(text.error().message());
+      continue;
+    }
+    forEachParagraph(*text, [&](const Paragraph& p) {
+      auto it = installed.find(key(p.get("Package"), p.get("Architecture"), state.native_arch));
+      if (it == installed.end() || p.get("Version").empty()) return;
+      offers[it->first].push_back({std::string(p.get("Version")), src});
+    });
+  }
+
+  for (const auto& [k, pkg] : installed) {
+    auto it = offers.find(k);
+    if (it == offers.end()) continue;
+    // apt's default policy: the installed version has priority 100 (more if
+    // a list offers it too); versions below it are never candidates at
+    // these priorities; the highest priority wins, then the highest version.
+    int installed_priority = 100;
+    std::string candidate = pkg->version;
+    int best = -1;
+    for (const Offer& offer : it->second) {
+      if (compareDebianVersions(offer.version, pkg->version) == 0) {
+        installed_priority = std::max(installed_priority, offer.source->priority);
+      }
+    }
+    best = installed_priority;
+    for (const Offer& offer : it->second) {
+      int cmp = compareDebianVersions(offer.version, pkg->version);
+      if (cmp <= 0) continue;
+      int prio = offer.source->priority;
+      // Priority of a version: the highest among the lists offering it.
+      for (const Offer& other : it->second) {
+        if (compareDebianVersions(other.version, offer.version) == 0) {
+          prio = std::max(prio, other.source->priority);
+        }
+      }
+      if (prio > best || (prio == best && compareDebianVersions(offer.version, candidate) > 0)) {
+        best = prio;
+        candidate = offer.version;
+      }
+    }
+    if (compareDebianVersions(candidate, pkg->version) <= 0) continue;
+    PendingUpdate update;
+    update.name = pkg->name;
+    update.arch = pkg->arch;
+    update.installed_version = pkg->version;
+    update.candidate_version = candidate;
+    update.held = pkg->held;
+    std::set<std::string> suites;
+    for (const Offer& offer : it->second) {
+      if (compareDebianVersions(offer.version, candidate) != 0) continue;
+      suites.insert(offer.source->suite);
+      update.security = update.security || offer.source->security;
+    }
+    update.suites.assign(suites.begin(), suites.end());
+    state.pending.push_back(std::move(update));
+  }
+  std::sort(state.pending.begin(), state.pending.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.name, a.arch) < std::tie(b.name, b.arch);
+  });
+  return state;
+}
+
+}  // namespace demarc::posture

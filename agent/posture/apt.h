@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/core/host_root.h"
+#include "agent/core/result.h"
+
+namespace demarc::posture {
+
+struct InstalledPackage {
+  std::string name;
+  std::string arch;  // as dpkg records it ("all" included)
+  std::string version;
+  bool held = false;  // "hold ok installed"
+};
+
+// Packages dpkg has installed, from the text of /var/lib/dpkg/status.
+// Paragraphs that are not installed packages are skipped; damaged ones are
+// described in *problems ("status:LINE: ...") and skipped.
+std::vector<InstalledPackage> parseDpkgStatus(std::string_view text,
+                                              std::vector<std::string>* problems);
+
+// Where a version can be installed from: one apt list and its Release.
+struct PackageSource {
+  std::string list;   // file name under /var/lib/apt/lists
+  std::string suite;  // "bookworm-security"
+  std::string codename;
+  std::string origin;
+  std::string label;
+  int priority = 500;  // apt's default pin: 500, 100 or 1 for NotAutomatic
+  bool security = false;
+};
+
+struct PendingUpdate {
+  std::string name;
+  std::string arch;
+  std::string installed_version;
+  std::string candidate_version;
+  std::vector<std::string> suites;  // every suite offering the candidate
+  bool security = false;            // offered by a security suite
+  bool held = false;
+};
+
+struct AptState {
+  std::string native_arch;
+  std::vector<InstalledPackage> installed;
+  std::vector<PendingUpdate> pending;  // sorted by name, arch
+  std::vector<PackageSource> sources;
+  std::vector<std::string> problems;  // files that could not be read, with why
+};
+
+// Installed packages and pending updates as apt would compute them, read
+// natively from dpkg's status and apt's lists (plain, .gz, .xz, .lz4) under
+// root. Candidates follow apt's default policy: the highest-priority version
+// not lower than the installed one, ties to the highest version. Pins from
+// /etc/apt/preferences are not applied yet.
+Result<AptState> readAptState(const HostRoot& root);
+
+}  // namespace demarc::posture

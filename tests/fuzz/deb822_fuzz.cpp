@@ -1,0 +1,23 @@
+// Any bytes as dpkg status, an apt list or a Release file; and as two
+// versions to compare. Parsers skip what they cannot read; they never crash.
+#include <string_view>
+
+#include "agent/posture/apt.h"
+#include "agent/posture/deb822.h"
+#include "agent/posture/debian_version.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::vector<std::string> problems;
+  (void)demarc::posture::parseDpkgStatus(text, &problems);
+  demarc::posture::forEachParagraph(demarc::posture::stripClearsign(text),
+                                    [](const demarc::posture::Paragraph& p) { (void)p.get("x"); });
+  size_t half = size / 2;
+  std::string_view a = text.substr(0, half);
+  std::string_view b = text.substr(half);
+  int ab = demarc::posture::compareDebianVersions(a, b);
+  int ba = demarc::posture::compareDebianVersions(b, a);
+  // An order: swapping the sides flips the sign.
+  if ((ab > 0) != (ba < 0) || (ab == 0) != (ba == 0)) __builtin_trap();
+  return 0;
+}

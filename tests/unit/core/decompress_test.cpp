@@ -1,0 +1,89 @@
+#include "agent/core/decompress.h"
+
+#include <lz4frame.h>
+#include <lzma.h>
+#include <zlib.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace demarc {
+namespace {
+
+std::string sample() {
+  std::string s;
+  for (int i = 0; i < 20000; ++i) s += "Package: pkg" + std::to_string(i) + "\nVersion: 1.0\n\n";
+  return s;
+}
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+std::string xz(const std::string& in) {
+  std::string out(lzma_stream_buffer_bound(in.size()), '\0');
+  size_t pos = 0;
+  lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, nullptr, reinterpret_cast<const uint8_t*>(in.data()),
+                          in.size(), reinterpret_cast<uint8_t*>(out.data()), &pos, out.size());
+  out.resize(pos);
+  return out;
+}
+
+std::string lz4(const std::string& in) {
+  std::string out(LZ4F_compressFrameBound(in.size(), nullptr), '\0');
+  size_t n = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), nullptr);
+  out.resize(n);
+  return out;
+}
+
+TEST(Decompress, EveryFormatRoundTrips) {
+  std::string plain = sample();
+  EXPECT_EQ(*decompress(gzip(plain), Compression::kGzip), plain);
+  EXPECT_EQ(*decompress(xz(plain), Compression::kXz), plain);
+  EXPECT_EQ(*decompress(lz4(plain), Compression::kLz4), plain);
+  EXPECT_EQ(*decompress(plain, Compression::kNone), plain);
+}
+
+TEST(Decompress, TruncatedAndGarbageAreErrors) {
+  std::string plain = sample();
+  for (auto [data, kind] :
+       {std::pair{gzip(plain), Compression::kGzip}, std::pair{xz(plain), Compression::kXz},
+        std::pair{lz4(plain), Compression::kLz4}}) {
+    auto cut = decompress(data.substr(0, data.size() / 2), kind);
+    EXPECT_FALSE(cut.ok());
+    EXPECT_EQ(cut.error().code(), ErrorCode::kCorrupt) << cut.error().message();
+    EXPECT_FALSE(decompress("not compressed at all", kind).ok());
+  }
+}
+
+TEST(Decompress, OutputIsCapped) {
+  std::string plain = sample();
+  auto r = decompress(lz4(plain), Compression::kLz4, 1000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted);
+}
+
+TEST(Decompress, ByFileExtension) {
+  testing::TempDir dir;
+  std::string plain = sample();
+  auto p = dir.write("x_Packages.lz4", lz4(plain));
+  EXPECT_EQ(*readMaybeCompressed(p), plain);
+  auto bad = dir.write("y_Packages.xz", "garbage");
+  auto r = readMaybeCompressed(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("y_Packages.xz"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace demarc

@@ -1,0 +1,99 @@
+#include "agent/posture/apt.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace demarc::posture {
+namespace {
+
+constexpr const char* kStatus =
+    "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.21.22\n\n"
+    "Package: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.2.15-2+b8\n\n"
+    "Package: tzdata\nStatus: hold ok installed\nArchitecture: all\nVersion: 2024a-0+deb12u1\n\n"
+    "Package: removed\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1\n\n"
+    "Package: newest\nStatus: install ok installed\nArchitecture: amd64\nVersion: 9.0\n\n"
+    "Package: backported\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"
+    "Package: inmain\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n"
+    "Package: libc6\nStatus: install ok installed\nArchitecture: i386\nVersion: 2.36-9\n";
+
+constexpr const char* kMain =
+    "Package: dpkg\nArchitecture: amd64\nVersion: 1.21.22\n\n"
+    "Package: bash\nArchitecture: amd64\nVersion: 5.2.15-2+b13\n\n"
+    "Package: tzdata\nArchitecture: all\nVersion: 2025a-0+deb12u1\n\n"
+    "Package: newest\nArchitecture: amd64\nVersion: 8.0\n\n"
+    "Package: inmain\nArchitecture: amd64\nVersion: 1.0\n\n"
+    "Package: libc6\nArchitecture: amd64\nVersion: 2.36-9+deb12u9\n\n";
+
+constexpr const char* kSecurity = "Package: dpkg\nArchitecture: amd64\nVersion: 1.21.23\n\n";
+constexpr const char* kBackports =
+    "Package: backported\nArchitecture: amd64\nVersion: 2.0\n\n"
+    "Package: inmain\nArchitecture: amd64\nVersion: 2.0\n\n";
+
+std::string release(const std::string& suite, bool not_automatic) {
+  return "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: Debian\nSuite: " + suite +
+         "\nCodename: " + suite +
+         (not_automatic ? "\nNotAutomatic: yes\nButAutomaticUpgrades: yes" : "") +
+         "\n-----BEGIN PGP SIGNATURE-----\nxx\n-----END PGP SIGNATURE-----\n";
+}
+
+TEST(Apt, PendingUpdatesFollowDefaultPolicy) {
+  testing::TempDir root;
+  root.write("var/lib/dpkg/status", kStatus);
+  const std::string lists = "var/lib/apt/lists/";
+  root.write(lists + "deb.debian.org_debian_dists_bookworm_InRelease", release("bookworm", false));
+  root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", kMain);
+  root.write(lists + "deb.debian.org_debian-security_dists_bookworm-security_InRelease",
+             release("bookworm-security", false));
+  root.write(
+      lists + "deb.debian.org_debian-security_dists_bookworm-security_main_binary-amd64_Packages",
+      kSecurity);
+  root.write(lists + "deb.debian.org_debian_dists_bookworm-backports_InRelease",
+             release("bookworm-backports", true));
+  root.write(lists + "deb.debian.org_debian_dists_bookworm-backports_main_binary-amd64_Packages",
+             kBackports);
+  auto state = readAptState(HostRoot(root.path()));
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  EXPECT_EQ(state->native_arch, "amd64");
+  EXPECT_EQ(state->installed.size(), 7u);  // not the removed one
+  std::vector<std::string> names;
+  for (const auto& p : state->pending) names.push_back(p.name + " " + p.candidate_version);
+  // Not pending: "newest" (the lists only offer an older version) and
+  // "inmain": its installed version is in main (priority 500), so the newer
+  // version in a NotAutomatic/ButAutomaticUpgrades suite (priority 100) is
+  // not a candidate. "backported" was installed from there (only the status
+  // file has 1.0, priority 100), so the newer 2.0 at 100 is.
+  EXPECT_EQ(names, (std::vector<std::string>{"backported 2.0", "bash 5.2.15-2+b13", "dpkg 1.21.23",
+                                             "tzdata 2025a-0+deb12u1"}));
+  const auto& bash = state->pending[1];
+  EXPECT_FALSE(bash.security);
+  EXPECT_EQ(bash.suites, std::vector<std::string>{"bookworm"});
+  const auto& dpkg = state->pending[2];
+  EXPECT_TRUE(dpkg.security);
+  EXPECT_EQ(dpkg.suites, std::vector<std::string>{"bookworm-security"});
+  EXPECT_TRUE(state->pending[3].held);  // held packages are still listed, as apt does
+}
+
+TEST(Apt, DamagedFilesAreProblemsNotFailures) {
+  testing::TempDir root;
+  root.write("var/lib/dpkg/status",
+             std::string(kStatus) + "\n\nPackage: broken\nStatus: install ok installed\n");
+  root.write("var/lib/apt/lists/x_dists_y_main_binary-amd64_Packages.lz4", "not lz4");
+  auto state = readAptState(HostRoot(root.path()));
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->problems.size(), 2u);
+  EXPECT_NE(state->problems[0].find("/var/lib/dpkg/status:"), std::string::npos)
+      << state->problems[0];
+  EXPECT_NE(state->problems[1].find("Packages.lz4"), std::string::npos) << state->problems[1];
+  EXPECT_TRUE(state->pending.empty());
+}
+
+TEST(Apt, MissingStatusIsAnErrorNamingIt) {
+  testing::TempDir root;
+  auto state = readAptState(HostRoot(root.path()));
+  ASSERT_FALSE(state.ok());
+  EXPECT_NE(state.error().message().find("var/lib/dpkg/status"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace demarc::posture
