@@ -1,10 +1,12 @@
-// Any bytes as dpkg status, an apt list or a Release file; and as two
-// versions to compare. Parsers skip what they cannot read; they never crash.
+// Any bytes as dpkg status, an apt list, a Release file or a /proc/net
+// table; and as two versions to compare. Parsers skip what they cannot
+// read; they never crash.
 #include <string_view>
 
 #include "agent/posture/apt.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
+#include "agent/posture/ports.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -12,6 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)demarc::posture::parseDpkgStatus(text, &problems);
   demarc::posture::forEachParagraph(demarc::posture::stripClearsign(text),
                                     [](const demarc::posture::Paragraph& p) { (void)p.get("x"); });
+  size_t rows = 0;
+  (void)demarc::posture::parseProcNet(text, "tcp", 4, &rows);
+  (void)demarc::posture::parseProcNet(text, "udp", 6, &rows);
   size_t half = size / 2;
   std::string_view a = text.substr(0, half);
   std::string_view b = text.substr(half);
