@@ -7,6 +7,7 @@
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
 #include "agent/posture/ports.h"
+#include "agent/posture/rpm_version.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -24,5 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int ba = demarc::posture::compareDebianVersions(b, a);
   // An order: swapping the sides flips the sign.
   if ((ab > 0) != (ba < 0) || (ab == 0) != (ba == 0)) __builtin_trap();
+  int rab = demarc::posture::compareRpmVersions(a, b);
+  int rba = demarc::posture::compareRpmVersions(b, a);
+  if ((rab > 0) != (rba < 0) || (rab == 0) != (rba == 0)) __builtin_trap();
   return 0;
 }

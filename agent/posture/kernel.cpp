@@ -1,0 +1,91 @@
+#include "agent/posture/kernel.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "agent/core/files.h"
+#include "agent/posture/debian_version.h"
+
+namespace demarc::posture {
+namespace {
+
+// "2026-11-30 23:15:01" in local time as dpkg writes it; read as UTC, which
+// is what instances run on (and a few hours do not change "days since").
+std::optional<SystemTime> parseDpkgLogTime(std::string_view line) {
+  if (line.size() < 19) return std::nullopt;
+  std::string rfc(line.substr(0, 19));
+  rfc[10] = 'T';
+  return parseTime(rfc + "Z");
+}
+
+}  // namespace
+
+KernelStatus readKernelStatus(const HostRoot& root) {
+  KernelStatus status;
+  if (root.isLive()) {
+    auto running = root.readLine("/proc/sys/kernel/osrelease");
+    if (running.ok()) status.running = *running;
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root.path("/boot"), ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with("vmlinuz-") && name.size() > 8) status.installed.push_back(name.substr(8));
+  }
+  std::sort(
+      status.installed.begin(), status.installed.end(),
+      [](const std::string& a, const std::string& b) { return compareDebianVersions(a, b) < 0; });
+  if (!status.installed.empty()) {
+    status.newest_installed = status.installed.back();
+    status.newer_kernel_installed =
+        !status.running.empty() &&
+        compareDebianVersions(status.running, status.newest_installed) < 0;
+  }
+  auto flag = root.path("/var/run/reboot-required");
+  status.reboot_flag = std::filesystem::exists(flag, ec);
+  if (status.reboot_flag) {
+    auto pkgs = root.read("/var/run/reboot-required.pkgs", 64 * 1024);
+    if (pkgs.ok()) {
+      std::string_view rest(*pkgs);
+      while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        if (!line.empty()) status.reboot_flag_packages.emplace_back(line);
+      }
+    }
+  }
+  return status;
+}
+
+LastPackageChange readLastPackageChange(const HostRoot& root) {
+  LastPackageChange change;
+  auto log = root.read("/var/log/dpkg.log", 256ULL << 20);
+  if (log.ok()) {
+    std::string_view rest(*log);
+    size_t line_no = 0;
+    while (!rest.empty()) {
+      ++line_no;
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+      if (line.find(" status installed ") == std::string_view::npos) continue;
+      auto t = parseDpkgLogTime(line);
+      if (t && (!change.when || *t >= *change.when)) {
+        change.when = t;
+        change.source = "/var/log/dpkg.log:" + std::to_string(line_no);
+      }
+    }
+    if (change.when) return change;
+  }
+  struct stat st {};
+  if (::stat(root.path("/var/lib/dpkg/status").c_str(), &st) == 0) {
+    change.when = SystemTime(
+        std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(st.st_mtim.tv_sec)));
+    change.source = "/var/lib/dpkg/status (modification time; dpkg.log has no installs)";
+  }
+  return change;
+}
+
+}  // namespace demarc::posture
