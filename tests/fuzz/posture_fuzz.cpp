@@ -8,6 +8,7 @@
 #include "agent/posture/debian_version.h"
 #include "agent/posture/ports.h"
 #include "agent/posture/rpm_version.h"
+#include "agent/posture/sshd.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -15,6 +16,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)demarc::posture::parseDpkgStatus(text, &problems);
   demarc::posture::forEachParagraph(demarc::posture::stripClearsign(text),
                                     [](const demarc::posture::Paragraph& p) { (void)p.get("x"); });
+  // sshd_config whose every Include is the same text again.
+  demarc::posture::FileReader read = [&](const std::string&) {
+    return std::optional<std::string>(std::string(text));
+  };
+  demarc::posture::GlobExpander glob = [](const std::string& p) {
+    return std::vector<std::string>{p};
+  };
+  auto sshd = demarc::posture::parseSshdConfig(text, "fuzz", read, glob);
+  (void)sshd.effective("permitrootlogin");
   size_t rows = 0;
   (void)demarc::posture::parseProcNet(text, "tcp", 4, &rows);
   (void)demarc::posture::parseProcNet(text, "udp", 6, &rows);

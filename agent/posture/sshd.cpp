@@ -1,0 +1,202 @@
+#include "agent/posture/sshd.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace demarc::posture {
+namespace {
+
+constexpr int kMaxIncludeDepth = 16;  // sshd's own limit
+// A file that includes itself twice doubles the work at every level; an
+// image under scan may be hostile, so the total is capped too.
+constexpr int kMaxIncludedFiles = 256;
+
+// OpenSSH's compiled-in defaults for the keywords hardening rules ask about.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 18> kDefaults = {{
+    {"permitrootlogin", "prohibit-password"},
+    {"passwordauthentication", "yes"},
+    {"permitemptypasswords", "no"},
+    {"pubkeyauthentication", "yes"},
+    {"hostbasedauthentication", "no"},
+    {"ignorerhosts", "yes"},
+    {"x11forwarding", "no"},
+    {"allowtcpforwarding", "yes"},
+    {"permituserenvironment", "no"},
+    {"maxauthtries", "6"},
+    {"maxsessions", "10"},
+    {"maxstartups", "10:30:100"},
+    {"logingracetime", "120"},
+    {"clientaliveinterval", "0"},
+    {"clientalivecountmax", "3"},
+    {"loglevel", "INFO"},
+    {"usepam", "no"},
+    {"banner", "none"},
+}};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Splits arguments on whitespace, honouring double quotes.
+std::vector<std::string> arguments(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (i >= s.size()) break;
+    std::string arg;
+    if (s[i] == '"') {
+      size_t end = s.find('"', i + 1);
+      arg = std::string(s.substr(i + 1, end == std::string_view::npos ? s.npos : end - i - 1));
+      i = end == std::string_view::npos ? s.size() : end + 1;
+    } else {
+      size_t end = i;
+      while (end < s.size() && !std::isspace(static_cast<unsigned char>(s[end]))) ++end;
+      arg = std::string(s.substr(i, end - i));
+      i = end;
+    }
+    out.push_back(std::move(arg));
+  }
+  return out;
+}
+
+struct Parser {
+  const FileReader& read;
+  const GlobExpander& glob;
+  SshdConfig config;
+  int included = 0;
+
+  void parse(std::string_view text, const std::string& path, std::string match, int depth) {
+    size_t line_no = 0;
+    while (!text.empty()) {
+      ++line_no;
+      size_t nl = text.find('\n');
+      std::string_view line = trim(text.substr(0, nl));
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      if (line.empty() || line.front() == '#') continue;
+      size_t split = 0;
+      while (split < line.size() && !std::isspace(static_cast<unsigned char>(line[split])) &&
+             line[split] != '=') {
+        ++split;
+      }
+      std::string keyword = lower(line.substr(0, split));
+      std::string_view rest = trim(line.substr(split));
+      if (!rest.empty() && rest.front() == '=') rest = trim(rest.substr(1));
+      const std::string where = path + ":" + std::to_string(line_no);
+      if (keyword.empty() || rest.empty()) {
+        config.problems.push_back(where + ": '" + std::string(line.substr(0, 60)) +
+                                  "' has no value");
+        continue;
+      }
+      if (keyword == "match") {
+        match = lower(rest) == "all" ? "" : std::string(rest);
+        continue;
+      }
+      if (keyword == "include") {
+        for (std::string pattern : arguments(rest)) {
+          if (pattern.front() != '/') pattern = "/etc/ssh/" + pattern;
+          if (depth + 1 > kMaxIncludeDepth) {
+            config.problems.push_back(where + ": Include nested deeper than " +
+                                      std::to_string(kMaxIncludeDepth) + " levels; not followed");
+            continue;
+          }
+          for (const std::string& file : glob(pattern)) {
+            if (++included > kMaxIncludedFiles) {
+              config.problems.push_back(where + ": more than " + std::to_string(kMaxIncludedFiles) +
+                                        " included files; the rest are not read");
+              return;
+            }
+            auto text_of_file = read(file);
+            if (!text_of_file) {
+              config.problems.push_back(where + ": cannot read included " + file);
+              continue;
+            }
+            // A Match inside the included file ends with it.
+            parse(*text_of_file, file, match, depth + 1);
+          }
+        }
+        continue;
+      }
+      auto args = arguments(rest);
+      std::string value;
+      for (const auto& a : args) value += (value.empty() ? "" : " ") + a;
+      config.lines.push_back({keyword, value, where, match});
+    }
+  }
+};
+
+}  // namespace
+
+std::optional<SshdSetting> SshdConfig::effective(std::string_view keyword) const {
+  std::string key = lower(keyword);
+  for (const auto& s : lines) {
+    if (s.keyword == key && s.match.empty()) return s;
+  }
+  for (const auto& [k, v] : kDefaults) {
+    if (k == key) return SshdSetting{key, std::string(v), "sshd default", ""};
+  }
+  return std::nullopt;
+}
+
+std::vector<SshdSetting> SshdConfig::conditional(std::string_view keyword) const {
+  std::string key = lower(keyword);
+  std::vector<SshdSetting> out;
+  for (const auto& s : lines) {
+    if (s.keyword == key && !s.match.empty()) out.push_back(s);
+  }
+  return out;
+}
+
+SshdConfig parseSshdConfig(std::string_view text, const std::string& path, const FileReader& read,
+                           const GlobExpander& glob) {
+  Parser parser{read, glob, {}};
+  parser.parse(text, path, "", 0);
+  return std::move(parser.config);
+}
+
+SshdConfig readSshdConfig(const HostRoot& root) {
+  const std::string main = "/etc/ssh/sshd_config";
+  FileReader read = [&](const std::string& path) -> std::optional<std::string> {
+    auto text = root.read(path, 1 << 20);
+    if (!text.ok()) return std::nullopt;
+    return *text;
+  };
+  // Globs are matched under the root, then mapped back to host paths. Host
+  // paths are re-rooted on every read, so an Include cannot leave the root.
+  GlobExpander expand = [&](const std::string& pattern) {
+    std::vector<std::string> out;
+    std::string rooted = root.path(pattern).string();
+    glob_t g{};
+    if (::glob(rooted.c_str(), 0, nullptr, &g) == 0) {
+      std::string prefix = root.isLive() ? "" : root.root().string();
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        std::string p = g.gl_pathv[i];
+        out.push_back(prefix.empty() ? p : p.substr(prefix.size()));
+      }
+    }
+    ::globfree(&g);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto text = read(main);
+  if (!text) {
+    SshdConfig config;
+    config.problems.push_back(main + ": cannot be read (is openssh-server installed?)");
+    return config;
+  }
+  return parseSshdConfig(*text, main, read, expand);
+}
+
+}  // namespace demarc::posture
