@@ -1,0 +1,104 @@
+#include "agent/posture/sysctl.h"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <set>
+
+namespace demarc::posture {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::array<std::string_view, 5> kDirs = {"/etc/sysctl.d", "/run/sysctl.d",
+                                                   "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d",
+                                                   "/lib/sysctl.d"};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+void applyFile(const HostRoot& root, const std::string& path, PersistedSysctl& out) {
+  auto text = root.read(path, 1 << 20);
+  if (!text.ok()) {
+    out.problems.push_back(text.error().message());
+    return;
+  }
+  out.files.push_back(path);
+  std::string_view rest(*text);
+  size_t line_no = 0;
+  while (!rest.empty()) {
+    ++line_no;
+    size_t nl = rest.find('\n');
+    std::string_view line = trim(rest.substr(0, nl));
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    if (line.front() == '-') line.remove_prefix(1);  // "ignore errors" marker
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      out.problems.push_back(path + ":" + std::to_string(line_no) + ": no '=' in '" +
+                             std::string(line.substr(0, 60)) + "'");
+      continue;
+    }
+    std::string key = normalizeSysctlKey(trim(line.substr(0, eq)));
+    if (key.empty()) continue;
+    out.values[key] = {std::string(trim(line.substr(eq + 1))),
+                       path + ":" + std::to_string(line_no)};
+  }
+}
+
+}  // namespace
+
+std::string normalizeSysctlKey(std::string_view key) {
+  std::string out(key);
+  // A key written with slashes uses them as separators (dots may then be
+  // part of a name, like a VLAN interface "eth0.10"); keep it simple and
+  // treat either form as path separators.
+  std::replace(out.begin(), out.end(), '/', '.');
+  return out;
+}
+
+PersistedSysctl readPersistedSysctl(const HostRoot& root) {
+  PersistedSysctl out;
+  std::map<std::string, std::string> by_name;  // file name -> winning path
+  for (std::string_view dir : kDirs) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root.path(dir), ec)) {
+      std::string name = entry.path().filename().string();
+      if (!name.ends_with(".conf")) continue;
+      by_name.emplace(name, std::string(dir) + "/" + name);  // earlier folders win
+    }
+  }
+  std::set<fs::path> applied;
+  for (const auto& [name, path] : by_name) {  // std::map: file-name order
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(root.path(path), ec);
+    // /dev/null links mask a file of the same name.
+    if (!ec && real == "/dev/null") continue;
+    applied.insert(real);
+    applyFile(root, path, out);
+  }
+  std::error_code ec;
+  fs::path conf = fs::weakly_canonical(root.path("/etc/sysctl.conf"), ec);
+  if (fs::exists(root.path("/etc/sysctl.conf"), ec) && !applied.count(conf)) {
+    applyFile(root, "/etc/sysctl.conf", out);
+  }
+  return out;
+}
+
+std::optional<SysctlValue> readRuntimeSysctl(const HostRoot& root, std::string_view key) {
+  if (!root.isLive()) return std::nullopt;
+  std::string path = "/proc/sys/" + normalizeSysctlKey(key);
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  auto text = root.read(path, 64 * 1024);
+  if (!text.ok()) return std::nullopt;
+  std::string value(trim(std::string_view(*text).substr(0, text->find('\n'))));
+  // Multi-value entries use tabs ("4096\t87380\t6291456"); sysctl prints spaces.
+  std::replace(value.begin(), value.end(), '\t', ' ');
+  return SysctlValue{value, path};
+}
+
+}  // namespace demarc::posture
