@@ -35,14 +35,14 @@ Status writeAll(int fd, std::string_view bytes, const std::filesystem::path& pat
   return okStatus();
 }
 
-Result<std::string> readUpTo(const std::filesystem::path& path, size_t max_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errnoError("open " + path.string(), errno);
+}  // namespace
+
+Result<std::string> readFdPrefix(int fd, size_t max_bytes, const std::filesystem::path& path) {
   std::string out;
   char buf[65536];
   while (out.size() < max_bytes) {
     size_t want = std::min(sizeof(buf), max_bytes - out.size());
-    ssize_t n = ::read(fd.get(), buf, want);
+    ssize_t n = ::read(fd, buf, want);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errnoError("read " + path.string(), errno);
@@ -51,6 +51,14 @@ Result<std::string> readUpTo(const std::filesystem::path& path, size_t max_bytes
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+namespace {
+
+Result<std::string> readUpTo(const std::filesystem::path& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errnoError("open " + path.string(), errno);
+  return readFdPrefix(fd.get(), max_bytes, path);
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ class UniqueFd {
 // Reads a whole file. Errors name the path.
 Result<std::string> readFile(const std::filesystem::path& path);
 
+// Reads at most max_bytes from an open descriptor; errors name path.
+Result<std::string> readFdPrefix(int fd, size_t max_bytes, const std::filesystem::path& path);
+
 // Reads at most max_bytes of a file (for files under /proc and /sys whose
 // size is not known up front, and for files that must not be slurped whole).
 Result<std::string> readFilePrefix(const std::filesystem::path& path, size_t max_bytes);

@@ -27,5 +27,19 @@ TEST(HostRoot, ReadIsBoundedAndErrorsNameThePath) {
   EXPECT_NE(missing.error().message().find("etc/missing"), std::string::npos);
 }
 
+// An image's symlinks resolve inside the image, never on the scanning host.
+TEST(HostRoot, SymlinksStayInsideTheRoot) {
+  testing::TempDir dir;
+  dir.write("etc/hostname", "image-host\n");
+  std::filesystem::create_symlink("/etc/hostname", dir / "etc/absolute");
+  std::filesystem::create_symlink("../../../../../../../../etc/hostname", dir / "etc/dotdot");
+  HostRoot root(dir.path());
+  EXPECT_EQ(*root.readLine("/etc/absolute"), "image-host");
+  EXPECT_EQ(*root.readLine("/etc/dotdot"), "image-host");
+  EXPECT_EQ(*root.readLine("/../../etc/hostname"), "image-host");
+  std::filesystem::create_symlink("/etc/os-release", dir / "etc/escape");  // host has it, image not
+  EXPECT_EQ(root.read("/etc/escape").error().code(), ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace demarc
