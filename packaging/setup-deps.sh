@@ -25,6 +25,8 @@ packages=(
   liblz4-dev liblzma-dev
   # tests and lint
   libgtest-dev libgmock-dev clang-format clang-tidy
+  # oracles the tests compare with: ss (iproute2), apt
+  iproute2 apt
 )
 
 missing=()

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <set>
 
+#include "agent/core/text.h"
+
 namespace demarc::posture {
 namespace {
 
@@ -160,38 +162,26 @@ Result<std::vector<VolumeEncryption>> scanDiskEncryption(const HostRoot& root) {
     judge(root, v);
     out.push_back(std::move(v));
   };
-  std::string_view rest(*mounts);
-  while (!rest.empty()) {
-    size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  forEachLine(*mounts, [&](std::string_view line, size_t) {
     // device mountpoint fstype options dump pass
     size_t a = line.find(' ');
     size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
     size_t c = b == std::string_view::npos ? b : line.find(' ', b + 1);
-    if (c == std::string_view::npos) continue;
+    if (c == std::string_view::npos) return;
     std::string device(line.substr(0, a));
-    if (!device.starts_with("/dev/")) continue;  // proc, tmpfs, overlay, ...
+    if (!device.starts_with("/dev/")) return;  // proc, tmpfs, overlay, ...
     std::string mount_point(line.substr(a + 1, b - a - 1));
     // Bind mounts repeat a device; one verdict per device and mount point.
-    if (!seen_devices.insert(device + " " + mount_point).second) continue;
+    if (!seen_devices.insert(device + " " + mount_point).second) return;
     add(device, mount_point, std::string(line.substr(b + 1, c - b - 1)));
-  }
+  });
   auto swaps = root.read("/proc/swaps", 1 << 20);
   if (swaps.ok()) {
-    std::string_view srest(*swaps);
-    bool header = true;
-    while (!srest.empty()) {
-      size_t nl = srest.find('\n');
-      std::string_view line = srest.substr(0, nl);
-      srest.remove_prefix(nl == std::string_view::npos ? srest.size() : nl + 1);
-      if (header) {
-        header = false;
-        continue;
-      }
+    forEachLine(*swaps, [&](std::string_view line, size_t line_no) {
+      if (line_no == 1) return;  // the column names
       std::string device(line.substr(0, line.find_first_of(" \t")));
       if (device.starts_with("/dev/")) add(device, "[swap]", "swap");
-    }
+    });
   }
   return out;
 }

@@ -8,6 +8,8 @@
 #include "agent/core/files.h"
 #include "agent/posture/debian_version.h"
 
+#include "agent/core/text.h"
+
 namespace demarc::posture {
 namespace {
 
@@ -47,13 +49,9 @@ KernelStatus readKernelStatus(const HostRoot& root) {
   if (status.reboot_flag) {
     auto pkgs = root.read("/var/run/reboot-required.pkgs", 64 * 1024);
     if (pkgs.ok()) {
-      std::string_view rest(*pkgs);
-      while (!rest.empty()) {
-        size_t nl = rest.find('\n');
-        std::string_view line = rest.substr(0, nl);
-        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+      forEachLine(*pkgs, [&](std::string_view line, size_t) {
         if (!line.empty()) status.reboot_flag_packages.emplace_back(line);
-      }
+      });
     }
   }
   return status;
@@ -63,20 +61,14 @@ LastPackageChange readLastPackageChange(const HostRoot& root) {
   LastPackageChange change;
   auto log = root.read("/var/log/dpkg.log", 256ULL << 20);
   if (log.ok()) {
-    std::string_view rest(*log);
-    size_t line_no = 0;
-    while (!rest.empty()) {
-      ++line_no;
-      size_t nl = rest.find('\n');
-      std::string_view line = rest.substr(0, nl);
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-      if (line.find(" status installed ") == std::string_view::npos) continue;
+    forEachLine(*log, [&](std::string_view line, size_t line_no) {
+      if (line.find(" status installed ") == std::string_view::npos) return;
       auto t = parseDpkgLogTime(line);
       if (t && (!change.when || *t >= *change.when)) {
         change.when = t;
         change.source = "/var/log/dpkg.log:" + std::to_string(line_no);
       }
-    }
+    });
     if (change.when) return change;
   }
   struct stat st {};

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "agent/core/files.h"
+#include "agent/core/text.h"
 
 namespace demarc::posture {
 namespace {
@@ -140,24 +141,17 @@ std::string_view exposureName(Exposure e) {
 std::vector<SocketEntry> parseProcNet(std::string_view text, std::string_view protocol, int family,
                                       size_t* malformed_rows) {
   std::vector<SocketEntry> out;
-  bool header = true;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (header) {  // the first line names the columns
-      header = false;
-      continue;
-    }
+  forEachLine(text, [&](std::string_view line, size_t line_no) {
+    if (line_no == 1) return;  // the column names
     auto f = fields(line);
-    if (f.empty()) continue;
+    if (f.empty()) return;
     // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
     if (f.size() < 10) {
       if (malformed_rows) ++*malformed_rows;
-      continue;
+      return;
     }
     std::string_view state = f[3];
-    if (state != (protocol == "tcp" ? kTcpListen : kUdpUnconnected)) continue;
+    if (state != (protocol == "tcp" ? kTcpListen : kUdpUnconnected)) return;
     SocketEntry entry;
     entry.protocol = std::string(protocol);
     entry.family = family;
@@ -168,11 +162,11 @@ std::vector<SocketEntry> parseProcNet(std::string_view text, std::string_view pr
         !parseNumber(f[1].substr(colon + 1), port, 16) || port > 0xffff ||
         !parseNumber(f[7], entry.uid) || !parseNumber(f[9], entry.inode)) {
       if (malformed_rows) ++*malformed_rows;
-      continue;
+      return;
     }
     entry.port = static_cast<uint16_t>(port);
     out.push_back(std::move(entry));
-  }
+  });
   return out;
 }
 

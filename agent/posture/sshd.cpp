@@ -6,6 +6,8 @@
 #include <array>
 #include <cctype>
 
+#include "agent/core/text.h"
+
 namespace demarc::posture {
 namespace {
 
@@ -79,13 +81,9 @@ struct Parser {
   int included = 0;
 
   void parse(std::string_view text, const std::string& path, std::string match, int depth) {
-    size_t line_no = 0;
-    while (!text.empty()) {
-      ++line_no;
-      size_t nl = text.find('\n');
-      std::string_view line = trim(text.substr(0, nl));
-      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      if (line.empty() || line.front() == '#') continue;
+    forEachLine(text, [&](std::string_view raw, size_t line_no) {
+      std::string_view line = trim(raw);
+      if (line.empty() || line.front() == '#') return;
       size_t split = 0;
       while (split < line.size() && !std::isspace(static_cast<unsigned char>(line[split])) &&
              line[split] != '=') {
@@ -98,11 +96,11 @@ struct Parser {
       if (keyword.empty() || rest.empty()) {
         config.problems.push_back(where + ": '" + std::string(line.substr(0, 60)) +
                                   "' has no value");
-        continue;
+        return;
       }
       if (keyword == "match") {
         match = lower(rest) == "all" ? "" : std::string(rest);
-        continue;
+        return;
       }
       if (keyword == "include") {
         for (std::string pattern : arguments(rest)) {
@@ -127,13 +125,13 @@ struct Parser {
             parse(*text_of_file, file, match, depth + 1);
           }
         }
-        continue;
+        return;
       }
       auto args = arguments(rest);
       std::string value;
       for (const auto& a : args) value += (value.empty() ? "" : " ") + a;
       config.lines.push_back({keyword, value, where, match});
-    }
+    });
   }
 };
 

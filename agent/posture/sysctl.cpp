@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <set>
 
+#include "agent/core/text.h"
+
 namespace demarc::posture {
 namespace {
 
@@ -28,26 +30,21 @@ void applyFile(const HostRoot& root, const std::string& path, PersistedSysctl& o
     return;
   }
   out.files.push_back(path);
-  std::string_view rest(*text);
-  size_t line_no = 0;
-  while (!rest.empty()) {
-    ++line_no;
-    size_t nl = rest.find('\n');
-    std::string_view line = trim(rest.substr(0, nl));
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+  forEachLine(*text, [&](std::string_view raw, size_t line_no) {
+    std::string_view line = trim(raw);
+    if (line.empty() || line.front() == '#' || line.front() == ';') return;
     if (line.front() == '-') line.remove_prefix(1);  // "ignore errors" marker
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
       out.problems.push_back(path + ":" + std::to_string(line_no) + ": no '=' in '" +
                              std::string(line.substr(0, 60)) + "'");
-      continue;
+      return;
     }
     std::string key = normalizeSysctlKey(trim(line.substr(0, eq)));
-    if (key.empty()) continue;
+    if (key.empty()) return;
     out.values[key] = {std::string(trim(line.substr(eq + 1))),
                        path + ":" + std::to_string(line_no)};
-  }
+  });
 }
 
 }  // namespace

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace demarc {
+
+// Calls fn(line, line_number) for each line of text (1-based numbers, no
+// '\n', a trailing '\r' kept). The one line splitter host-file parsers share.
+template <typename Fn>
+void forEachLine(std::string_view text, Fn&& fn) {
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    fn(line, line_no);
+  }
+}
+
+}  // namespace demarc
