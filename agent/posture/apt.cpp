@@ -163,13 +163,12 @@ Result<AptState> readAptState(const HostRoot& root) {
     // these priorities; the highest priority wins, then the highest version.
     int installed_priority = 100;
     std::string candidate = pkg->version;
-    int best = -1;
     for (const Offer& offer : it->second) {
       if (compareDebianVersions(offer.version, pkg->version) == 0) {
         installed_priority = std::max(installed_priority, offer.source->priority);
       }
     }
-    best = installed_priority;
+    int best = installed_priority;
     for (const Offer& offer : it->second) {
       int cmp = compareDebianVersions(offer.version, pkg->version);
       if (cmp <= 0) continue;
