@@ -139,17 +139,17 @@ TEST(Config, SyntaxErrorsNameTheLine) {
   EXPECT_EQ(errorOf("- a\n- b\n"),
             "test.yaml:1: expected a mapping of keys at the top level, got a list");
   EXPECT_EQ(errorOf("a: 1\n---\nb: 2\n"),
-            "test.yaml:2: a second YAML document starts here; a config is one document");
+            "test.yaml:2: a second YAML document starts here; a file is one document");
   EXPECT_TRUE(loadConfigText("---\n# leading marker is fine\nagent: {}\n...\n", "t").ok());
   // yaml-cpp 0.7 LoadAll() never returns on these (found by tests/fuzz).
   EXPECT_EQ(errorOf(","),
-            "test.yaml:1: not valid YAML: expected a mapping of keys such as 'agent:'");
+            "test.yaml:1: not valid YAML: expected a mapping of keys");
   EXPECT_FALSE(loadConfigText(",ge", "t").ok());
 }
 
 TEST(Config, CrossKeyValidation) {
   EXPECT_EQ(errorOf("sinks:\n  directory:\n    enabled: false\n"),
-            "test.yaml:2: sinks: no sink is enabled; sealed evidence would never leave the "
+            "test.yaml:3: sinks: no sink is enabled; sealed evidence would never leave the "
             "journal");
 }
 
