@@ -1,11 +1,15 @@
 #include "agent/core/host_root.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 
 #include "agent/core/files.h"
 
@@ -16,18 +20,33 @@ std::filesystem::path HostRoot::path(std::string_view host_path) const {
   return root_ / std::filesystem::path(host_path);
 }
 
-Result<std::string> HostRoot::read(std::string_view host_path, size_t max_bytes) const {
-  if (isLive()) return readFilePrefix(path(host_path), max_bytes);
+namespace {
+
+std::string relativeOf(std::string_view host_path) {
+  while (!host_path.empty() && host_path.front() == '/') host_path.remove_prefix(1);
+  return host_path.empty() ? std::string(".") : std::string(host_path);
+}
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+}  // namespace
+
+Result<UniqueFd> HostRoot::open(std::string_view host_path, int flags) const {
+  if (isLive()) {
+    UniqueFd fd(::open(path(host_path).c_str(), flags | O_CLOEXEC));
+    if (!fd.valid()) return errnoError("open " + path(host_path).string(), errno);
+    return fd;
+  }
   // An image under scan may hold symlinks to absolute paths ("/etc/shadow")
   // or "../.." chains. openat2(RESOLVE_IN_ROOT) resolves them as a chroot
   // would: inside the image, never on the scanning host.
   UniqueFd dir(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return errnoError("open root " + root_.string(), errno);
-  std::string relative(host_path);
-  while (!relative.empty() && relative.front() == '/') relative.erase(0, 1);
-  if (relative.empty()) relative = ".";
+  std::string relative = relativeOf(host_path);
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   UniqueFd fd(
       static_cast<int>(::syscall(SYS_openat2, dir.get(), relative.c_str(), &how, sizeof(how))));
@@ -39,7 +58,94 @@ Result<std::string> HostRoot::read(std::string_view host_path, size_t max_bytes)
     }
     return errnoError("open " + path(host_path).string(), errno);
   }
+  return fd;
+}
+
+Result<std::string> HostRoot::read(std::string_view host_path, size_t max_bytes) const {
+  if (isLive()) return readFilePrefix(path(host_path), max_bytes);
+  DEMARC_ASSIGN_OR_RETURN(UniqueFd fd, open(host_path));
   return readFdPrefix(fd.get(), max_bytes, path(host_path));
+}
+
+Result<struct stat> HostRoot::lstat(std::string_view host_path) const {
+  std::filesystem::path p(relativeOf(host_path));
+  std::string name = p.filename().string();
+  if (name.empty() || name == ".") {
+    DEMARC_ASSIGN_OR_RETURN(UniqueFd self, open(host_path, O_PATH));
+    struct stat st {};
+    if (::fstat(self.get(), &st) != 0) return errnoError("stat " + path(host_path).string(), errno);
+    return st;
+  }
+  DEMARC_ASSIGN_OR_RETURN(UniqueFd parent,
+                          open("/" + p.parent_path().string(), O_PATH | O_DIRECTORY));
+  struct stat st {};
+  if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errnoError("stat " + path(host_path).string(), errno);
+  }
+  return st;
+}
+
+Result<std::string> HostRoot::readLink(std::string_view host_path) const {
+  std::filesystem::path p(relativeOf(host_path));
+  DEMARC_ASSIGN_OR_RETURN(UniqueFd parent,
+                          open("/" + p.parent_path().string(), O_PATH | O_DIRECTORY));
+  char buf[4096];
+  ssize_t n = ::readlinkat(parent.get(), p.filename().c_str(), buf, sizeof(buf));
+  if (n < 0) return errnoError("readlink " + path(host_path).string(), errno);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<HostRoot::DirEntry>> HostRoot::list(std::string_view host_dir) const {
+  DEMARC_ASSIGN_OR_RETURN(UniqueFd fd, open(host_dir, O_RDONLY | O_DIRECTORY));
+  std::unique_ptr<DIR, DirCloser> dir(::fdopendir(fd.get()));
+  if (!dir) return errnoError("list " + path(host_dir).string(), errno);
+  fd.release();  // owned by dir now
+  std::vector<DirEntry> entries;
+  while (const dirent* e = ::readdir(dir.get())) {
+    std::string_view name(e->d_name);
+    if (name == "." || name == "..") continue;
+    entries.push_back(DirEntry{std::string(name), e->d_type});
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return entries;
+}
+
+std::vector<std::string> HostRoot::glob(std::string_view pattern) const {
+  std::vector<std::string> parts;
+  for (size_t pos = 0; pos < pattern.size();) {
+    size_t slash = pattern.find('/', pos);
+    if (slash == std::string_view::npos) slash = pattern.size();
+    if (slash > pos) parts.emplace_back(pattern.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  std::vector<std::string> current{""};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    bool last = i + 1 == parts.size();
+    std::vector<std::string> next;
+    bool wild = part.find_first_of("*?[") != std::string::npos;
+    for (const std::string& base : current) {
+      if (!wild) {
+        std::string candidate = base + "/" + part;
+        if (last ? lstat(candidate).ok() : open(candidate, O_PATH | O_DIRECTORY).ok()) {
+          next.push_back(candidate);
+        }
+        continue;
+      }
+      auto entries = list(base.empty() ? "/" : base);
+      if (!entries.ok()) continue;
+      for (const DirEntry& e : *entries) {
+        // Like glob(3): a leading dot must be matched explicitly.
+        if (::fnmatch(part.c_str(), e.name.c_str(), FNM_PERIOD) != 0) continue;
+        next.push_back(base + "/" + e.name);
+      }
+    }
+    current = std::move(next);
+  }
+  if (parts.empty()) return {};
+  std::sort(current.begin(), current.end());
+  return current;
 }
 
 Result<std::string> HostRoot::readLine(std::string_view host_path) const {

@@ -1,9 +1,14 @@
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "agent/core/files.h"
 #include "agent/core/result.h"
 
 namespace demarc {
@@ -26,6 +31,24 @@ class HostRoot {
   Result<std::string> read(std::string_view host_path, size_t max_bytes = 1 << 20) const;
   // Same, first line only, without its newline and surrounding blanks.
   Result<std::string> readLine(std::string_view host_path) const;
+
+  // Opens a host path; under an image root every symlink resolves inside it.
+  Result<UniqueFd> open(std::string_view host_path, int flags = O_RDONLY) const;
+  // The path itself (a symlink is not followed), resolved inside the root.
+  Result<struct stat> lstat(std::string_view host_path) const;
+  // Target of a symlink, as stored in it.
+  Result<std::string> readLink(std::string_view host_path) const;
+
+  struct DirEntry {
+    std::string name;
+    unsigned char type = 0;  // DT_REG, DT_DIR, DT_LNK, ... (DT_UNKNOWN on some filesystems)
+  };
+  // Entries of a folder, without "." and "..", sorted by name.
+  Result<std::vector<DirEntry>> list(std::string_view host_dir) const;
+  // Host paths matching a shell pattern ("/etc/ssh/sshd_config.d/*.conf"),
+  // one component at a time through list(), so a symlinked folder cannot
+  // lead out of the root. Sorted; no match is an empty list.
+  std::vector<std::string> glob(std::string_view pattern) const;
 
  private:
   std::filesystem::path root_;

@@ -1,5 +1,7 @@
 #include "agent/posture/apt.h"
 
+#include <dirent.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -100,13 +102,15 @@ Result<AptState> readAptState(const HostRoot& root) {
   }
 
   std::vector<ReleaseFile> releases;
-  std::vector<std::filesystem::path> lists;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(root.path(kListsDir), ec)) {
-    std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file(ec)) continue;
+  std::vector<std::string> lists;  // file names under kListsDir
+  auto entries = root.list(kListsDir);
+  if (!entries.ok()) state.problems.push_back(entries.error().message());
+  for (const auto& entry : entries.ok() ? *entries : std::vector<HostRoot::DirEntry>{}) {
+    const std::string& name = entry.name;
+    if (entry.type != DT_REG && entry.type != DT_UNKNOWN) continue;
+    std::string host_path = std::string(kListsDir) + "/" + name;
     if (name.ends_with("_InRelease") || name.ends_with("_Release")) {
-      auto text = readFilePrefix(entry.path(), 64ULL << 20);
+      auto text = root.read(host_path, 64ULL << 20);
       if (!text.ok()) {
         state.problems.push_back(text.error().message());
         continue;
@@ -124,8 +128,8 @@ Result<AptState> readAptState(const HostRoot& root) {
       }
     } else if (name.find("_Packages") != std::string::npos) {
       std::string stem = name.substr(0, name.find("_Packages") + 9);
-      if (stem.size() == name.size() || compressionOf(entry.path()) != Compression::kNone) {
-        lists.push_back(entry.path());
+      if (stem.size() == name.size() || compressionOf(name) != Compression::kNone) {
+        lists.push_back(name);
       }
     }
   }
@@ -133,8 +137,7 @@ Result<AptState> readAptState(const HostRoot& root) {
   state.sources.reserve(lists.size());  // Offers point into it
 
   std::map<std::string, std::vector<Offer>> offers;
-  for (const auto& list : lists) {
-    std::string name = list.filename().string();
+  for (const std::string& name : lists) {
     const ReleaseFile* best = nullptr;
     for (const auto& r : releases) {
       if (name.starts_with(r.prefix) && (!best || r.prefix.size() > best->prefix.size())) best = &r;
@@ -143,7 +146,10 @@ Result<AptState> readAptState(const HostRoot& root) {
     source.list = name;
     state.sources.push_back(source);
     const PackageSource* src = &state.sources.back();
-    auto text = readMaybeCompressed(list, kMaxListBytes);
+    std::string host_path = std::string(kListsDir) + "/" + name;
+    auto raw = root.read(host_path, kMaxListBytes + 1);
+    auto text = raw.ok() ? decompress(*raw, compressionOf(name), kMaxListBytes) : raw;
+    if (!text.ok() && raw.ok()) text = text.error().withContext(host_path);
     if (!text.ok()) {
       state.problems.push_back(text.error().message());
       continue;

@@ -30,9 +30,9 @@ KernelStatus readKernelStatus(const HostRoot& root) {
     auto running = root.readLine("/proc/sys/kernel/osrelease");
     if (running.ok()) status.running = *running;
   }
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(root.path("/boot"), ec)) {
-    std::string name = entry.path().filename().string();
+  auto boot = root.list("/boot");
+  for (const auto& entry : boot.ok() ? *boot : std::vector<HostRoot::DirEntry>{}) {
+    const std::string& name = entry.name;
     if (name.starts_with("vmlinuz-") && name.size() > 8) status.installed.push_back(name.substr(8));
   }
   std::sort(
@@ -44,8 +44,7 @@ KernelStatus readKernelStatus(const HostRoot& root) {
         !status.running.empty() &&
         compareDebianVersions(status.running, status.newest_installed) < 0;
   }
-  auto flag = root.path("/var/run/reboot-required");
-  status.reboot_flag = std::filesystem::exists(flag, ec);
+  status.reboot_flag = root.lstat("/var/run/reboot-required").ok();
   if (status.reboot_flag) {
     auto pkgs = root.read("/var/run/reboot-required.pkgs", 64 * 1024);
     if (pkgs.ok()) {
@@ -71,10 +70,9 @@ LastPackageChange readLastPackageChange(const HostRoot& root) {
     });
     if (change.when) return change;
   }
-  struct stat st {};
-  if (::stat(root.path("/var/lib/dpkg/status").c_str(), &st) == 0) {
+  if (auto st = root.lstat("/var/lib/dpkg/status"); st.ok()) {
     change.when = SystemTime(
-        std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(st.st_mtim.tv_sec)));
+        std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(st->st_mtim.tv_sec)));
     change.source = "/var/lib/dpkg/status (modification time; dpkg.log has no installs)";
   }
   return change;

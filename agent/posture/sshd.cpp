@@ -1,7 +1,5 @@
 #include "agent/posture/sshd.h"
 
-#include <glob.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -171,23 +169,7 @@ SshdConfig readSshdConfig(const HostRoot& root) {
     if (!text.ok()) return std::nullopt;
     return *text;
   };
-  // Globs are matched under the root, then mapped back to host paths. Host
-  // paths are re-rooted on every read, so an Include cannot leave the root.
-  GlobExpander expand = [&](const std::string& pattern) {
-    std::vector<std::string> out;
-    std::string rooted = root.path(pattern).string();
-    glob_t g{};
-    if (::glob(rooted.c_str(), 0, nullptr, &g) == 0) {
-      std::string prefix = root.isLive() ? "" : root.root().string();
-      for (size_t i = 0; i < g.gl_pathc; ++i) {
-        std::string p = g.gl_pathv[i];
-        out.push_back(prefix.empty() ? p : p.substr(prefix.size()));
-      }
-    }
-    ::globfree(&g);
-    std::sort(out.begin(), out.end());
-    return out;
-  };
+  GlobExpander expand = [&](const std::string& pattern) { return root.glob(pattern); };
   auto text = read(main);
   if (!text) {
     SshdConfig config;

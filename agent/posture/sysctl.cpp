@@ -62,25 +62,25 @@ PersistedSysctl readPersistedSysctl(const HostRoot& root) {
   PersistedSysctl out;
   std::map<std::string, std::string> by_name;  // file name -> winning path
   for (std::string_view dir : kDirs) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(root.path(dir), ec)) {
-      std::string name = entry.path().filename().string();
-      if (!name.ends_with(".conf")) continue;
-      by_name.emplace(name, std::string(dir) + "/" + name);  // earlier folders win
+    auto entries = root.list(dir);
+    if (!entries.ok()) continue;
+    for (const auto& entry : *entries) {
+      if (!entry.name.ends_with(".conf")) continue;
+      by_name.emplace(entry.name, std::string(dir) + "/" + entry.name);  // earlier folders win
     }
   }
-  std::set<fs::path> applied;
+  std::set<std::string> applied;
   for (const auto& [name, path] : by_name) {  // std::map: file-name order
-    std::error_code ec;
-    fs::path real = fs::weakly_canonical(root.path(path), ec);
-    // /dev/null links mask a file of the same name.
-    if (!ec && real == "/dev/null") continue;
-    applied.insert(real);
+    // A symlink to /dev/null masks a file of the same name; a symlink to
+    // /etc/sysctl.conf (Debian's 99-sysctl.conf) applies it here.
+    auto target = root.readLink(path);
+    if (target.ok() && *target == "/dev/null") continue;
+    applied.insert(target.ok()
+                       ? fs::path(path).parent_path().append(*target).lexically_normal().string()
+                       : path);
     applyFile(root, path, out);
   }
-  std::error_code ec;
-  fs::path conf = fs::weakly_canonical(root.path("/etc/sysctl.conf"), ec);
-  if (fs::exists(root.path("/etc/sysctl.conf"), ec) && !applied.count(conf)) {
+  if (root.lstat("/etc/sysctl.conf").ok() && !applied.count("/etc/sysctl.conf")) {
     applyFile(root, "/etc/sysctl.conf", out);
   }
   return out;

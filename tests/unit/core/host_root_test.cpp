@@ -41,5 +41,46 @@ TEST(HostRoot, SymlinksStayInsideTheRoot) {
   EXPECT_EQ(root.read("/etc/escape").error().code(), ErrorCode::kNotFound);
 }
 
+TEST(HostRoot, GlobListsOneComponentAtATimeInsideTheRoot) {
+  testing::TempDir dir;
+  dir.write("etc/ssh/sshd_config.d/b.conf", "b");
+  dir.write("etc/ssh/sshd_config.d/a.conf", "a");
+  dir.write("etc/ssh/sshd_config.d/.hidden.conf", "h");
+  dir.write("etc/ssh/sshd_config.d/notes.txt", "n");
+  dir.write("inside/x.conf", "x");
+  // A folder symlinked to an absolute path: inside the image that is
+  // ROOT/inside; a naive glob would list the scanning host's /inside.
+  std::filesystem::create_directories(dir / "etc/links");
+  std::filesystem::create_directory_symlink("/inside", dir / "etc/links/d");
+  HostRoot root(dir.path());
+  EXPECT_EQ(
+      root.glob("/etc/ssh/sshd_config.d/*.conf"),
+      (std::vector<std::string>{"/etc/ssh/sshd_config.d/a.conf", "/etc/ssh/sshd_config.d/b.conf"}));
+  EXPECT_EQ(root.glob("/etc/links/d/*.conf"), (std::vector<std::string>{"/etc/links/d/x.conf"}));
+  EXPECT_EQ(root.glob("/etc/*/sshd_config.d/a.conf"),
+            (std::vector<std::string>{"/etc/ssh/sshd_config.d/a.conf"}));
+  EXPECT_TRUE(root.glob("/nowhere/*").empty());
+  EXPECT_EQ(*root.read("/etc/links/d/x.conf"), "x");
+}
+
+TEST(HostRoot, LstatDoesNotFollowTheLastSymlink) {
+  testing::TempDir dir;
+  dir.write("etc/shadow", "root:*:1::::::\n");
+  std::filesystem::create_symlink("/etc/shadow", dir / "etc/shadow-link");
+  HostRoot root(dir.path());
+  auto link = root.lstat("/etc/shadow-link");
+  ASSERT_TRUE(link.ok()) << link.error().message();
+  EXPECT_TRUE(S_ISLNK(link->st_mode));
+  EXPECT_EQ(*root.readLink("/etc/shadow-link"), "/etc/shadow");
+  auto file = root.lstat("/etc/shadow");
+  ASSERT_TRUE(file.ok());
+  EXPECT_TRUE(S_ISREG(file->st_mode));
+  EXPECT_FALSE(root.lstat("/etc/none").ok());
+  auto entries = root.list("/etc");
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].name, "shadow");
+}
+
 }  // namespace
 }  // namespace demarc
