@@ -62,9 +62,32 @@ Examples:
                   "also seal RATE synthetic records per second (testing; verify counts them)")
       ->group("Testing");
 
+  ScanCommandOptions scan_options;
   CLI::App* scan = app.add_subcommand("scan", "check host posture once and print the findings");
-  scan->footer(std::string("\nExample:\n  demarc scan --root /mnt/image\n") + kExitCodes);
-  scan->allow_extras();
+  scan->add_option("--root", scan_options.root,
+                   "scan a mounted image instead of this host (symlinks stay inside it; checks "
+                   "that need a running kernel are not applicable)");
+  scan->add_option("--rules", scan_options.rule_packs,
+                   "rule pack file or folder (repeatable; default: posture.rule_packs)");
+  scan->add_option("--rule", scan_options.rule_ids,
+                   "only rules whose id matches GLOB (repeatable)");
+  scan->add_flag("--json", scan_options.json, "print findings and inventory as JSON");
+  scan->add_flag("--all", scan_options.all, "list passing and not-applicable rules too");
+  scan->add_option("--fail-on", scan_options.fail_on,
+                   "exit 1 when a rule of this severity or higher fails: info, low, medium, "
+                   "high, critical")
+      ->default_str("info");
+  scan->footer(std::string(R"(
+Runs every rule of the rule packs and prints a summary, then each failing rule
+with what was observed, where it was read (file:line or /proc path), what was
+expected and how to fix it. Nothing is sealed; `demarc run` seals the same
+findings as evidence.
+
+Examples:
+  demarc scan
+  demarc scan --root /mnt/image --fail-on high
+  demarc scan --json --rule 'sshd-*' > findings.json)") +
+               kExitCodes);
   CLI::App* watch = app.add_subcommand("watch", "print process and network events as they happen");
   watch->footer(std::string("\nExample:\n  demarc watch --json --type exec\n") + kExitCodes);
   watch->allow_extras();
@@ -128,7 +151,7 @@ Example:
   if (check->parsed()) {
     return configCheckCommand(global, check_file.empty() ? global.config_path : check_file);
   }
-  if (scan->parsed()) return notBuiltYet("scan", "issue #3 (posture checks)");
+  if (scan->parsed()) return scanCommand(global, scan_options);
   if (watch->parsed()) return notBuiltYet("watch", "issue #4 (eBPF telemetry)");
   return versionCommand();
 }

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/cli/app.h"
 #include "agent/config/loader.h"
+#include "agent/posture/scan_context.h"
 
 namespace demarc::cli {
 
@@ -20,6 +22,23 @@ struct VerifyCommandOptions {
   std::optional<std::string> max_silence;
   std::optional<std::string> as_of;
 };
+
+struct ScanCommandOptions {
+  std::string root;
+  std::vector<std::string> rule_packs;  // --rules; overrides posture.rule_packs
+  std::vector<std::string> rule_ids;    // --rule GLOB
+  bool json = false;
+  bool all = false;
+  std::string fail_on = "info";
+};
+
+int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options);
+// Rule packs to load: --rules, else posture.rule_packs (relative to the
+// config file), else rules/ beside the config, else /usr/share/demarc/rules.
+Result<std::vector<std::filesystem::path>> rulePackPaths(const config::Config& config,
+                                                         const std::string& config_path,
+                                                         const std::vector<std::string>& overrides);
+posture::ScanOptions scanOptionsFrom(const config::Config& config);
 
 int runCommand(const GlobalOptions& global, const RunOptions& options);
 int verifyCommand(const GlobalOptions& global, const VerifyCommandOptions& options);

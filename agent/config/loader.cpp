@@ -48,6 +48,23 @@ void emitMessage(YAML::Emitter& out, const pb::Message& msg) {
   for (int i = 0; i < desc->field_count(); ++i) {
     const pb::FieldDescriptor* field = desc->field(i);
     out << YAML::Key << field->name() << YAML::Value;
+    if (field->is_repeated()) {
+      out << YAML::BeginSeq;
+      for (int j = 0; j < refl->FieldSize(msg, field); ++j) {
+        switch (field->cpp_type()) {
+          case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+            emitMessage(out, refl->GetRepeatedMessage(msg, field, j));
+            break;
+          case pb::FieldDescriptor::CPPTYPE_STRING:
+            out << YAML::DoubleQuoted << refl->GetRepeatedString(msg, field, j);
+            break;
+          default:
+            std::abort();  // the schema has lists of strings and messages only
+        }
+      }
+      out << YAML::EndSeq;
+      continue;
+    }
     if (isDuration(field)) {
       const auto& d = static_cast<const pb::Duration&>(refl->GetMessage(msg, field));
       out << formatDuration(std::chrono::seconds(d.seconds()) +

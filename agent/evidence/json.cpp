@@ -250,4 +250,6 @@ void appendValue(const pb::Message& msg, const pb::FieldDescriptor* f, int index
 
 void appendJson(const pb::Message& msg, std::string& out) { appendMessage(msg, out); }
 
+void appendJsonString(std::string_view s, std::string& out) { appendString(s, out); }
+
 }  // namespace demarc::evidence

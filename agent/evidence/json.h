@@ -3,6 +3,7 @@
 #include <google/protobuf/message.h>
 
 #include <string>
+#include <string_view>
 
 namespace demarc::evidence {
 
@@ -13,5 +14,8 @@ namespace demarc::evidence {
 // allocates per field, which made it most of the cost of sealing.
 // Invalid UTF-8 in strings (argv from the kernel, say) becomes U+FFFD.
 void appendJson(const google::protobuf::Message& msg, std::string& out);
+
+// Appends s as a quoted JSON string, escaped the same way.
+void appendJsonString(std::string_view s, std::string& out);
 
 }  // namespace demarc::evidence

@@ -142,8 +142,7 @@ TEST(Config, SyntaxErrorsNameTheLine) {
             "test.yaml:2: a second YAML document starts here; a file is one document");
   EXPECT_TRUE(loadConfigText("---\n# leading marker is fine\nagent: {}\n...\n", "t").ok());
   // yaml-cpp 0.7 LoadAll() never returns on these (found by tests/fuzz).
-  EXPECT_EQ(errorOf(","),
-            "test.yaml:1: not valid YAML: expected a mapping of keys");
+  EXPECT_EQ(errorOf(","), "test.yaml:1: not valid YAML: expected a mapping of keys");
   EXPECT_FALSE(loadConfigText(",ge", "t").ok());
 }
 
