@@ -228,7 +228,11 @@ class Loader {
       return;
     }
     if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE && !isDuration(field)) {
-      loadMessage(node, msg->GetReflection()->MutableMessage(msg, field), path);
+      // A message first set here (a oneof member, say) starts from its defaults.
+      bool fresh = !msg->GetReflection()->HasField(*msg, field);
+      pb::Message* sub = msg->GetReflection()->MutableMessage(msg, field);
+      if (fresh) applySchemaDefaults(sub);
+      loadMessage(node, sub, path);
       return;
     }
     setScalar(node, msg, field, path);
@@ -249,7 +253,9 @@ class Loader {
       std::string element_path = path + "[" + std::to_string(index++) + "]";
       note(element.Mark(), element_path);
       if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-        loadMessage(element, refl->AddMessage(msg, field), element_path);
+        pb::Message* added = refl->AddMessage(msg, field);
+        applySchemaDefaults(added);
+        loadMessage(element, added, element_path);
         continue;
       }
       setScalar(element, msg, field, element_path);

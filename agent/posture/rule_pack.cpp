@@ -35,7 +35,9 @@ Status addRulePack(RuleSet& set, std::string_view yaml, const std::string& sourc
   std::set<std::string> ids;
   for (const auto& r : set.rules) ids.insert(r.rule.id());
   std::vector<LoadedRule> loaded;
-  for (int i = 0; errors.empty() && i < pack.rules_size(); ++i) {
+  // Meaning is checked once the file has the right shape.
+  const int to_check = errors.empty() ? pack.rules_size() : 0;
+  for (int i = 0; i < to_check; ++i) {
     const rules::v1::Rule& rule = pack.rules(i);
     std::string path = "rules[" + std::to_string(i) + "]";
     std::string at = load.where(source, path);

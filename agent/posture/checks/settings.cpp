@@ -115,7 +115,8 @@ CheckOutcome runSshdCheck(const rules::v1::Check& check, ScanContext& context) {
     for (const auto& p : config.problems) {
       if (p.find("cannot be read") != std::string::npos) return CheckOutcome::error(p);
     }
-    return CheckOutcome::fail("not set", describeExpect(spec.expect()), "/etc/ssh/sshd_config");
+    return CheckOutcome::fail(spec.keyword() + " not set (sshd's built-in list applies)",
+                              describeExpect(spec.expect()), "/etc/ssh/sshd_config");
   }
   ExpectVerdict verdict = evaluateExpect(spec.expect(), value->value);
   std::string observed = spec.keyword() + " " + value->value;
