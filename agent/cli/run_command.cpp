@@ -7,6 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "agent/cli/commands.h"
 #include "agent/core/encoding.h"
@@ -19,6 +23,7 @@
 #include "agent/evidence/pipeline.h"
 #include "agent/evidence/sealer.h"
 #include "agent/evidence/signer.h"
+#include "agent/posture/scanner.h"
 #include "agent/sinks/directory_sink.h"
 #include "agent/telemetry/canary_probe.h"
 
@@ -98,6 +103,101 @@ void logProbeSupport() {
 
 }  // namespace
 
+// Scans posture at start and then every interval on its own thread, and
+// seals each scan's findings, inventory and summary.
+class PostureScheduler {
+ public:
+  PostureScheduler(posture::RuleSet rules, posture::ScanOptions options, nanoseconds interval,
+                   evidence::Pipeline& pipeline)
+      : rules_(std::move(rules)),
+        options_(std::move(options)),
+        interval_(interval),
+        pipeline_(pipeline),
+        thread_([this] { loop(); }) {}
+  ~PostureScheduler() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  PostureScheduler(const PostureScheduler&) = delete;
+  PostureScheduler& operator=(const PostureScheduler&) = delete;
+
+ private:
+  void loop() {
+    for (;;) {
+      scanOnce();
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (interval_.count() == 0) {
+        wake_.wait(lock, [&] { return stop_; });
+      } else {
+        wake_.wait_for(lock, interval_, [&] { return stop_; });
+      }
+      if (stop_) return;
+    }
+  }
+
+  void scanOnce() {
+    posture::ScanOptions options = options_;
+    options.now = std::chrono::system_clock::now();
+    posture::ScanContext context(HostRoot("/"), options);
+    posture::ScanReport report = posture::runScan(rules_, context);
+    std::vector<v1::InventoryItem> inventory = posture::collectInventory(context);
+    auto uuid = HostRoot("/").readLine("/proc/sys/kernel/random/uuid");
+    std::string scan_id = uuid.ok() ? *uuid : formatTime(options.now);
+    google::protobuf::Timestamp when = evidence::toTimestamp(options.now);
+    for (const auto& result : report.results) {
+      v1::Record record;
+      *record.mutable_time() = when;
+      *record.mutable_finding() = posture::toFinding(result);
+      record.mutable_finding()->set_scan_id(scan_id);
+      record.mutable_finding()->set_pack(result.rule->pack);
+      pipeline_.submit(std::move(record));
+    }
+    for (auto& item : inventory) {
+      v1::Record record;
+      *record.mutable_time() = when;
+      item.set_scan_id(scan_id);
+      *record.mutable_inventory() = std::move(item);
+      pipeline_.submit(std::move(record));
+    }
+    v1::Record record;
+    *record.mutable_time() = when;
+    auto& summary = *record.mutable_scan();
+    summary.set_scan_id(scan_id);
+    summary.set_root("/");
+    summary.set_os(report.os);
+    summary.set_rules_digest(report.rules_digest);
+    summary.set_rules(static_cast<uint32_t>(report.results.size()));
+    summary.set_pass(static_cast<uint32_t>(report.count(v1::CHECK_STATUS_PASS)));
+    summary.set_fail(static_cast<uint32_t>(report.count(v1::CHECK_STATUS_FAIL)));
+    summary.set_not_applicable(
+        static_cast<uint32_t>(report.count(v1::CHECK_STATUS_NOT_APPLICABLE)));
+    summary.set_error(static_cast<uint32_t>(report.count(v1::CHECK_STATUS_ERROR)));
+    summary.set_inventory_items(static_cast<uint32_t>(inventory.size()));
+    summary.mutable_elapsed()->set_seconds(report.elapsed.count() / 1'000'000);
+    summary.mutable_elapsed()->set_nanos(static_cast<int32_t>(report.elapsed.count() % 1'000'000) *
+                                         1000);
+    spdlog::info(
+        "posture scan {}: {} rules in {} ms: {} pass, {} fail, {} not applicable, {} error; {} "
+        "inventory items",
+        scan_id.substr(0, 8), report.results.size(), report.elapsed.count() / 1000, summary.pass(),
+        summary.fail(), summary.not_applicable(), summary.error(), inventory.size());
+    pipeline_.submit(std::move(record));
+  }
+
+  posture::RuleSet rules_;
+  posture::ScanOptions options_;
+  nanoseconds interval_;
+  evidence::Pipeline& pipeline_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
 int runCommand(const GlobalOptions& global, const RunOptions& options) {
   auto signals = blockSignals();
   if (!signals.ok()) {
@@ -110,6 +210,17 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     spdlog::error("{}", error.message());
     return kExitRuntime;
   };
+
+  auto rule_paths = rulePackPaths(*config, global.config_path, {});
+  if (!rule_paths.ok()) {
+    spdlog::error("{}", rule_paths.error().message());
+    return kExitUsage;
+  }
+  auto rules = posture::loadRulePacks(*rule_paths);
+  if (!rules.ok()) {
+    std::fprintf(stderr, "%s\ndemarc run: invalid rule packs\n", rules.error().message().c_str());
+    return kExitUsage;
+  }
 
   const std::string config_yaml = config::toYaml(*config);
   HeartbeatFacts facts;
@@ -192,6 +303,12 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
       "Ctrl-C to stop; check the evidence with: {} verify {}",
       formatDuration(facts.interval), formatDuration(toNanos(config->evidence().batch_max_age())),
       config->evidence().batch_max_records(), selfPath(), config->sinks().directory().path());
+  spdlog::info("posture: {} rules from {} packs (sha256 {}); scanning now and every {}",
+               rules->rules.size(), rules->files.size(), rules->digest.substr(0, 16),
+               formatDuration(toNanos(config->posture().scan_interval())));
+  std::optional<PostureScheduler> posture_scans;
+  posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config),
+                        toNanos(config->posture().scan_interval()), pipeline);
   if (options.load_test_rate > 0) {
     spdlog::warn("load test: sealing {} synthetic records per second", options.load_test_rate);
   }
@@ -251,6 +368,7 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   }
 
+  posture_scans.reset();  // waits for a scan in progress; its records are sealed below
   pipeline.submit(
       makeHeartbeat(facts, v1::Heartbeat::STATE_STOPPING, pipeline.stats(), clock.now()));
   pipeline.stop(kDrainTimeout);

@@ -77,6 +77,8 @@ std::string_view recordKind(const v1::Record& record) {
       return "seal";
     case v1::Record::kSynthetic:
       return "synthetic";
+    case v1::Record::kScan:
+      return "scan";
     case v1::Record::KIND_NOT_SET:
       break;
   }

@@ -17,7 +17,9 @@ inline std::filesystem::path writeAgentConfig(const TempDir& dir, const std::str
       "demarc.yaml",
       "agent:\n  state_dir: " + (dir / "state").string() + "\n  heartbeat_interval: " + heartbeat +
           "\nevidence:\n  batch_max_age: " + batch_age +
-          "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() + "\n" + extra);
+          "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() +
+          "\nposture:\n  rule_packs: [" DEMARC_SOURCE_DIR "/tests/data/rules/minimal.yaml]\n" +
+          extra);
 }
 
 inline std::vector<std::string> agentArgs(const std::filesystem::path& config,

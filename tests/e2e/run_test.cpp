@@ -156,9 +156,9 @@ TEST(Cli, ExitCodesAndHelp) {
   EXPECT_EQ(demarc(dir, {"verify"}).exit_code, 2);
   EXPECT_EQ(demarc(dir, {"verify", "--max-silence", "soon", "/tmp"}).exit_code, 2);
   EXPECT_EQ(demarc(dir, {"verify", (dir / "nothing-here").string()}).exit_code, 3);
-  auto scan = demarc(dir, {"scan"});
-  EXPECT_EQ(scan.exit_code, 3);
-  EXPECT_NE(scan.err.find("not built yet"), std::string::npos);
+  auto scan = demarc(dir, {"scan", "--fail-on", "severe"});
+  EXPECT_EQ(scan.exit_code, 2);
+  EXPECT_NE(scan.err.find("--fail-on: 'severe' is not one of"), std::string::npos) << scan.err;
   EXPECT_EQ(demarc(dir, {"watch"}).exit_code, 3);
   auto version = demarc(dir, {"version"});
   EXPECT_EQ(version.exit_code, 0);

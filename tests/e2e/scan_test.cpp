@@ -1,0 +1,142 @@
+// `demarc scan` and posture in `demarc run`, as a user runs them.
+#include <signal.h>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "tests/e2e/agent_fixture.h"
+
+namespace demarc::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kRules = DEMARC_SOURCE_DIR "/config/rules";
+
+CommandResult demarc(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), DEMARC_BINARY);
+  return runCommand(args, dir.path());
+}
+
+// A Debian 12 image with deliberate misconfigurations.
+void writeImage(const TempDir& dir) {
+  dir.write("image/etc/os-release",
+            "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n");
+  dir.write("image/etc/passwd",
+            "root:x:0:0:root:/root:/bin/bash\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n");
+  dir.write("image/etc/group", "root:x:0:\nshadow:x:42:\n");
+  fs::permissions(
+      dir.write("image/etc/shadow", "root:$y$j9T$x:19000:0:99999:7:::\nsshd:!:19000::::::\n"),
+      fs::perms(0644));  // weak mode
+  dir.write("image/var/lib/dpkg/status",
+            "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: "
+            "1:9.2p1-2\n");
+  dir.write("image/etc/ssh/sshd_config", "PermitRootLogin yes\nX11Forwarding no\n");
+  dir.write("image/etc/sysctl.d/99-bad.conf",
+            "net.ipv4.ip_forward = 1\nnet.ipv4.tcp_syncookies = 1\n");
+}
+
+std::map<std::string, std::string> statuses(const std::string& json) {
+  google::protobuf::Struct doc;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &doc).ok()) << json.substr(0, 500);
+  std::map<std::string, std::string> out;
+  for (const auto& f : doc.fields().at("findings").list_value().values()) {
+    const auto& fields = f.struct_value().fields();
+    out[fields.at("rule_id").string_value()] = fields.at("status").string_value();
+  }
+  return out;
+}
+
+TEST(Scan, ImageWithMisconfigurationsAsJson) {
+  TempDir dir;
+  writeImage(dir);
+  auto r = demarc(dir, {"scan", "--root", (dir / "image").string(), "--rules", kRules, "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // failures at any severity
+  auto s = statuses(r.out);
+  EXPECT_GE(s.size(), 150u);
+  EXPECT_EQ(s["sshd-permit-root-login"], "CHECK_STATUS_FAIL");
+  EXPECT_EQ(s["sshd-x11-forwarding"], "CHECK_STATUS_PASS");
+  EXPECT_EQ(s["perm-etc-shadow"], "CHECK_STATUS_FAIL");
+  EXPECT_EQ(s["sysctl-ipv4-ip-forward"], "CHECK_STATUS_FAIL");
+  EXPECT_EQ(s["sysctl-ipv4-tcp-syncookies"], "CHECK_STATUS_PASS");
+  EXPECT_EQ(s["firewall-default-deny"], "CHECK_STATUS_NOT_APPLICABLE");
+  EXPECT_EQ(s["crond-enabled"], "CHECK_STATUS_NOT_APPLICABLE");  // an RPM-family rule
+  EXPECT_EQ(s["accounts-only-root-uid0"], "CHECK_STATUS_PASS");
+  EXPECT_NE(r.out.find("\"source\":\"/etc/ssh/sshd_config:1\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"nist_800_53\""), std::string::npos);
+}
+
+TEST(Scan, TableAndFailOnThresholds) {
+  TempDir dir;
+  writeImage(dir);
+  std::string root = (dir / "image").string();
+  auto table = demarc(dir, {"scan", "--root", root, "--rules", kRules, "--rule", "sshd-*"});
+  EXPECT_EQ(table.exit_code, 1);
+  EXPECT_NE(table.out.find("demarc scan: Debian GNU/Linux 12 at " + root + " (image)"),
+            std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("FAIL   high     sshd-permit-root-login"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("fix:      Set \"PermitRootLogin no\""), std::string::npos);
+  EXPECT_EQ(table.out.find("sysctl-"), std::string::npos) << "--rule filters";
+  // No critical rule fails in this image; root login is high.
+  EXPECT_EQ(
+      demarc(dir, {"scan", "--root", root, "--rules", kRules, "--fail-on", "critical"}).exit_code,
+      0);
+  EXPECT_EQ(demarc(dir, {"scan", "--root", root, "--rules", kRules, "--fail-on", "high"}).exit_code,
+            1);
+  dir.write("image/etc/passwd", "root:x:0:0::/root:/bin/bash\ntoor:x:0:0::/root:/bin/bash\n");
+  EXPECT_EQ(
+      demarc(dir, {"scan", "--root", root, "--rules", kRules, "--fail-on", "critical"}).exit_code,
+      1);
+}
+
+TEST(Scan, BadRulePackAndBadRootAreUsageErrors) {
+  TempDir dir;
+  writeImage(dir);
+  dir.write("bad.yaml",
+            "pack: bad\nrules:\n- id: x\n  title: t\n  severity: high\n  remediation: r\n"
+            "  checks:\n  - sysctl: {key: k, expect: {any_of: ['1']}, pattern: 2}\n");
+  auto bad = demarc(
+      dir, {"scan", "--root", (dir / "image").string(), "--rules", (dir / "bad.yaml").string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.yaml:8: rules[0].checks[0].sysctl.pattern: unknown key"),
+            std::string::npos)
+      << bad.err;
+  auto noroot = demarc(dir, {"scan", "--root", (dir / "nope").string(), "--rules", kRules});
+  EXPECT_EQ(noroot.exit_code, 2);
+  EXPECT_NE(noroot.err.find("not a folder"), std::string::npos);
+}
+
+TEST(Run, SealsPostureFindingsInventoryAndSummary) {
+  TempDir dir;
+  auto config = writeAgentConfig(dir, "", "200ms", "50ms");
+  // The real packs, not the fixture's minimal one.
+  std::string text = readAll(config);
+  size_t from = text.find("rule_packs: [");
+  text.replace(from, text.find(']', from) - from + 1, "rule_packs: [" + kRules + "]");
+  dir.write("demarc.yaml", text);
+  Subprocess agent(agentArgs(config), dir.path());
+  ASSERT_TRUE(agent.waitForErr("posture scan", 60s)) << agent.err();
+  ASSERT_TRUE(agent.waitForErr("heartbeat:", 20s)) << agent.err();
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(), 0) << agent.err();
+  std::string all;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "evidence")) {
+    if (e.is_regular_file()) all += readAll(e.path());
+  }
+  EXPECT_NE(all.find("\"finding\":{\"rule_id\":\"sshd-permit-root-login\""), std::string::npos);
+  EXPECT_NE(all.find("\"inventory\":{\"kind\":\"os\""), std::string::npos);
+  EXPECT_NE(all.find("\"scan\":{\"scan_id\":"), std::string::npos);
+  EXPECT_NE(all.find("\"rules_digest\":"), std::string::npos);
+  auto verify = demarc(dir, {"verify", (dir / "evidence").string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
+}  // namespace
+}  // namespace demarc::testing
