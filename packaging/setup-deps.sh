@@ -8,7 +8,7 @@
 #     libbpf-devel bpftool elfutils-libelf-devel zlib-devel openssl-devel \
 #     protobuf-devel protobuf-compiler libcurl-devel spdlog-devel fmt-devel \
 #     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3 \
-#     lz4-devel xz-devel
+#     lz4-devel xz-devel nftables-devel
 set -euo pipefail
 
 packages=(
@@ -23,10 +23,15 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   # apt lists come compressed (lz4 on Debian 12, also gz and xz)
   liblz4-dev liblzma-dev
+  # the firewall check reads nftables through libnftables (loaded at run time)
+  libnftables-dev
   # tests and lint
   libgtest-dev libgmock-dev clang-format clang-tidy
-  # oracles the tests compare with: ss (iproute2), apt
-  iproute2 apt
+  # oracles the tests compare with: ss (iproute2), apt; rulesets for the
+  # firewall tests (nft, iptables-legacy, unshare); OpenSCAP with the SCAP
+  # Security Guide and debootstrap for the hardening comparison
+  iproute2 apt nftables iptables util-linux
+  openscap-scanner ssg-debian ssg-debderived debootstrap
 )
 
 missing=()
