@@ -54,11 +54,11 @@ run_fuzz() {
     CC=clang CXX=clang++ cmake -S "$top" -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DDEMARC_FUZZ=ON -DDEMARC_ASAN=ON -DDEMARC_UBSAN=ON -DDEMARC_BUILD_TESTS=OFF >/dev/null
   fi
-  ninja -C build/fuzz -j "$jobs" fuzz_config fuzz_batch fuzz_units fuzz_posture
+  ninja -C build/fuzz -j "$jobs" fuzz_config fuzz_batch fuzz_units fuzz_posture fuzz_rules
   echo "== fuzzing (tests/fuzz), ${DEMARC_FUZZ_SECONDS:-20}s per target =="
   local work
   work=$(mktemp -d)
-  for name in config batch units posture; do
+  for name in config batch units posture rules; do
     mkdir -p "$work/$name"
     # Leaks are the ctest run's job (LeakSanitizer there); here a bounded run
     # that fails on any crash, hang (-timeout) or sanitizer report.
@@ -79,6 +79,7 @@ run_bench() {
   release_build demarc bench_seal
   echo "== benchmarks (tests/bench) =="
   build/release/tests/bench_seal --binary build/release/agent/demarc
+  python3 tests/bench/scan_bench.py build/release/agent/demarc config/rules
 }
 
 case "$cmd" in

@@ -30,7 +30,7 @@ packages=(
   # oracles the tests compare with: ss (iproute2), apt; rulesets for the
   # firewall tests (nft, iptables-legacy, unshare); OpenSCAP with the SCAP
   # Security Guide and debootstrap for the hardening comparison
-  iproute2 apt nftables iptables util-linux
+  iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
 )
 

@@ -6,8 +6,10 @@
 #include "agent/posture/apt.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
+#include "agent/posture/platform.h"
 #include "agent/posture/ports.h"
 #include "agent/posture/rpm_version.h"
+#include "agent/posture/scan_context.h"
 #include "agent/posture/sshd.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -28,6 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t rows = 0;
   (void)demarc::posture::parseProcNet(text, "tcp", 4, &rows);
   (void)demarc::posture::parseProcNet(text, "udp", 6, &rows);
+  (void)demarc::posture::parseMountTable(text, "/etc/fstab");
+  (void)demarc::posture::parseColonDatabase(text, "/etc/passwd", 7, &problems);
+  (void)demarc::posture::parseOsRelease(text);
   size_t half = size / 2;
   std::string_view a = text.substr(0, half);
   std::string_view b = text.substr(half);

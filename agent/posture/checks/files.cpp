@@ -141,6 +141,8 @@ CheckOutcome runContentCheck(const rules::v1::Check& check, ScanContext& context
   std::vector<std::string> hits;
   std::vector<std::string> hit_sources;
   for (const std::string& file : files) {
+    // A glob such as /etc/sudoers* also names folders; only files have lines.
+    if (auto st = context.root().lstat(file); st.ok() && S_ISDIR(st->st_mode)) continue;
     auto text = context.root().read(file, 16 << 20);
     if (!text.ok()) return CheckOutcome::error(text.error().message(), file);
     forEachLine(*text, [&](std::string_view line, size_t line_no) {
