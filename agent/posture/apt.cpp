@@ -1,13 +1,16 @@
 #include "agent/posture/apt.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <set>
 
 #include "agent/core/decompress.h"
 #include "agent/core/files.h"
+#include "agent/posture/checks/util.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
 
@@ -51,7 +54,149 @@ struct Offer {
   const PackageSource* source;
 };
 
+// The component of a list: ..._dists_SUITE_COMPONENT_binary-ARCH_Packages.
+std::string componentOf(const std::string& list) {
+  size_t bin = list.find("_binary-");
+  if (bin == std::string::npos) return "";
+  size_t start = list.rfind('_', bin - 1);
+  return start == std::string::npos ? "" : list.substr(start + 1, bin - start - 1);
+}
+
+// apt matches pin values as globs, or as regular expressions between slashes.
+bool pinValueMatches(const std::string& pattern, std::string_view value) {
+  std::string v(value);
+  if (pattern.size() >= 2 && pattern.front() == '/' && pattern.back() == '/') {
+    auto regex = PosixRegex::compile(pattern.substr(1, pattern.size() - 2), false);
+    return regex.ok() && regex->search(v);
+  }
+  return ::fnmatch(pattern.c_str(), v.c_str(), 0) == 0;
+}
+
+int priorityOf(const std::vector<AptPin>& pins, std::string_view name, std::string_view version,
+               const PackageSource& source) {
+  for (bool general : {false, true}) {
+    for (const AptPin& pin : pins) {
+      if (pin.general() != general || !pin.matchesPackage(name)) continue;
+      if (pin.matchesVersion(version, source)) return pin.priority;
+    }
+  }
+  return source.priority;
+}
+
 }  // namespace
+
+bool AptPin::matchesPackage(std::string_view name) const {
+  return std::any_of(packages.begin(), packages.end(),
+                     [&](const std::string& p) { return pinValueMatches(p, name); });
+}
+
+bool AptPin::matchesVersion(std::string_view version, const PackageSource& source) const {
+  std::string_view kind = std::string_view(pin).substr(0, pin.find(' '));
+  std::string arg = pin.size() > kind.size() ? pin.substr(kind.size() + 1) : "";
+  if (kind == "version") return pinValueMatches(arg, version);
+  if (kind == "origin") {
+    std::string host = arg;
+    host.erase(std::remove(host.begin(), host.end(), '"'), host.end());
+    return !host.empty() && source.list.starts_with(host + "_");
+  }
+  if (kind != "release") return false;
+  // "release a=bookworm-backports, o=Debian" (every key must match) or a bare
+  // "release bookworm" meaning the archive or codename.
+  bool all = true;
+  size_t pos = 0;
+  while (pos < arg.size()) {
+    size_t comma = arg.find(',', pos);
+    if (comma == std::string::npos) comma = arg.size();
+    std::string term = arg.substr(pos, comma - pos);
+    term.erase(0, term.find_first_not_of(' '));
+    term.erase(term.find_last_not_of(' ') + 1);
+    pos = comma + 1;
+    if (term.empty()) continue;
+    size_t eq = term.find('=');
+    if (eq == std::string::npos) {
+      all = all && (pinValueMatches(term, source.suite) || pinValueMatches(term, source.codename));
+      continue;
+    }
+    std::string k = term.substr(0, eq);
+    std::string v = term.substr(eq + 1);
+    if (k == "a") {
+      all = all && pinValueMatches(v, source.suite);
+    } else if (k == "n") {
+      all = all && pinValueMatches(v, source.codename);
+    } else if (k == "o") {
+      all = all && pinValueMatches(v, source.origin);
+    } else if (k == "l") {
+      all = all && pinValueMatches(v, source.label);
+    } else if (k == "c") {
+      all = all && pinValueMatches(v, componentOf(source.list));
+    } else if (k == "v" || k == "b") {
+      all = false;  // release versions and architectures are not tracked
+    } else {
+      all = false;
+    }
+  }
+  return all;
+}
+
+std::vector<AptPin> parseAptPreferences(std::string_view text, const std::string& path,
+                                        std::vector<std::string>* problems) {
+  std::vector<AptPin> pins;
+  forEachParagraph(text, [&](const Paragraph& p) {
+    AptPin pin;
+    pin.source = path + ":" + std::to_string(p.line);
+    std::string packages(p.get("Package"));
+    size_t pos = 0;
+    while (pos < packages.size()) {
+      size_t end = packages.find_first_of(" \t", pos);
+      if (end == std::string::npos) end = packages.size();
+      if (end > pos) {
+        std::string name = packages.substr(pos, end - pos);
+        if (!name.starts_with("src:")) pin.packages.push_back(name);
+      }
+      pos = end + 1;
+    }
+    pin.pin = std::string(p.get("Pin"));
+    std::string priority(p.get("Pin-Priority"));
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(priority.data(), priority.data() + priority.size(), value);
+    if (pin.packages.empty() || pin.pin.empty() || ec != std::errc() ||
+        ptr != priority.data() + priority.size()) {
+      if (problems) {
+        problems->push_back(pin.source + ": a pin needs Package, Pin and a numeric Pin-Priority");
+      }
+      return;
+    }
+    pin.priority = value;
+    pins.push_back(std::move(pin));
+  });
+  return pins;
+}
+
+std::vector<AptPin> readAptPreferences(const HostRoot& root, std::vector<std::string>* problems) {
+  std::vector<std::string> files;
+  if (root.lstat("/etc/apt/preferences").ok()) files.push_back("/etc/apt/preferences");
+  if (auto entries = root.list("/etc/apt/preferences.d"); entries.ok()) {
+    for (const auto& e : *entries) {
+      // apt: letters, digits, '_', '-', '.'; no extension or ".pref".
+      bool valid = std::all_of(e.name.begin(), e.name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
+      bool extension_ok = e.name.find('.') == std::string::npos || e.name.ends_with(".pref");
+      if (valid && extension_ok) files.push_back("/etc/apt/preferences.d/" + e.name);
+    }
+  }
+  std::vector<AptPin> pins;
+  for (const auto& f : files) {
+    auto text = root.read(f, 4 << 20);
+    if (!text.ok()) {
+      if (problems) problems->push_back(text.error().message());
+      continue;
+    }
+    auto more = parseAptPreferences(*text, f, problems);
+    pins.insert(pins.end(), more.begin(), more.end());
+  }
+  return pins;
+}
 
 std::vector<InstalledPackage> parseDpkgStatus(std::string_view text,
                                               std::vector<std::string>* problems) {
@@ -95,6 +240,10 @@ Result<AptState> readAptState(const HostRoot& root) {
   for (const auto& pkg : state.installed) {
     if (pkg.name == "dpkg") state.native_arch = pkg.arch;
   }
+
+  std::vector<std::string> pin_problems;
+  state.pins = readAptPreferences(root, &pin_problems);
+  for (auto& p : pin_problems) state.problems.push_back(std::move(p));
 
   std::map<std::string, const InstalledPackage*> installed;
   for (const auto& pkg : state.installed) {
@@ -161,30 +310,40 @@ Result<AptState> readAptState(const HostRoot& root) {
     });
   }
 
-  for (const auto& [k, pkg] : installed) {
-    auto it = offers.find(k);
+  for (const auto& entry : installed) {
+    const InstalledPackage* pkg = entry.second;
+    auto it = offers.find(entry.first);
     if (it == offers.end()) continue;
     // apt's default policy: the installed version has priority 100 (more if
     // a list offers it too); versions below it are never candidates at
     // these priorities; the highest priority wins, then the highest version.
-    int installed_priority = 100;
+    auto prio_of = [&](const Offer& o) {
+      return priorityOf(state.pins, pkg->name, o.version, *o.source);
+    };
+    // dpkg's status is a source of its own (archive "now", priority 100),
+    // which version pins can raise.
+    PackageSource status_source;
+    status_source.suite = "now";
+    status_source.priority = 100;
+    int installed_priority = priorityOf(state.pins, pkg->name, pkg->version, status_source);
     std::string candidate = pkg->version;
     for (const Offer& offer : it->second) {
       if (compareDebianVersions(offer.version, pkg->version) == 0) {
-        installed_priority = std::max(installed_priority, offer.source->priority);
+        installed_priority = std::max(installed_priority, prio_of(offer));
       }
     }
     int best = installed_priority;
     for (const Offer& offer : it->second) {
       int cmp = compareDebianVersions(offer.version, pkg->version);
       if (cmp <= 0) continue;
-      int prio = offer.source->priority;
+      int prio = prio_of(offer);
       // Priority of a version: the highest among the lists offering it.
       for (const Offer& other : it->second) {
         if (compareDebianVersions(other.version, offer.version) == 0) {
-          prio = std::max(prio, other.source->priority);
+          prio = std::max(prio, prio_of(other));
         }
       }
+      if (prio < 0) continue;  // pinned away: never a candidate
       if (prio > best || (prio == best && compareDebianVersions(offer.version, candidate) > 0)) {
         best = prio;
         candidate = offer.version;

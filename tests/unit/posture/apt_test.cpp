@@ -37,8 +37,7 @@ std::string release(const std::string& suite, bool not_automatic) {
          "\n-----BEGIN PGP SIGNATURE-----\nxx\n-----END PGP SIGNATURE-----\n";
 }
 
-TEST(Apt, PendingUpdatesFollowDefaultPolicy) {
-  testing::TempDir root;
+void writeLists(const testing::TempDir& root) {
   root.write("var/lib/dpkg/status", kStatus);
   const std::string lists = "var/lib/apt/lists/";
   root.write(lists + "deb.debian.org_debian_dists_bookworm_InRelease", release("bookworm", false));
@@ -52,12 +51,22 @@ TEST(Apt, PendingUpdatesFollowDefaultPolicy) {
              release("bookworm-backports", true));
   root.write(lists + "deb.debian.org_debian_dists_bookworm-backports_main_binary-amd64_Packages",
              kBackports);
+}
+
+std::vector<std::string> pendingNames(const AptState& state) {
+  std::vector<std::string> names;
+  for (const auto& p : state.pending) names.push_back(p.name + " " + p.candidate_version);
+  return names;
+}
+
+TEST(Apt, PendingUpdatesFollowDefaultPolicy) {
+  testing::TempDir root;
+  writeLists(root);
   auto state = readAptState(HostRoot(root.path()));
   ASSERT_TRUE(state.ok()) << state.error().message();
   EXPECT_EQ(state->native_arch, "amd64");
   EXPECT_EQ(state->installed.size(), 7u);  // not the removed one
-  std::vector<std::string> names;
-  for (const auto& p : state->pending) names.push_back(p.name + " " + p.candidate_version);
+  std::vector<std::string> names = pendingNames(*state);
   // Not pending: "newest" (the lists only offer an older version) and
   // "inmain": its installed version is in main (priority 500), so the newer
   // version in a NotAutomatic/ButAutomaticUpgrades suite (priority 100) is
@@ -72,6 +81,36 @@ TEST(Apt, PendingUpdatesFollowDefaultPolicy) {
   EXPECT_TRUE(dpkg.security);
   EXPECT_EQ(dpkg.suites, std::vector<std::string>{"bookworm-security"});
   EXPECT_TRUE(state->pending[3].held);  // held packages are still listed, as apt does
+}
+
+// apt_preferences(5): specific pins before general ones, first match wins,
+// negative priorities never win, a pinned installed version stays.
+TEST(Apt, PreferencesPinsChangeCandidates) {
+  testing::TempDir root;
+  writeLists(root);
+  root.write("etc/apt/preferences",
+             "Package: bash\nPin: version 5.2.15-2+b8\nPin-Priority: 1001\n\n"
+             "Package: /^tz/\nPin: release a=bookworm, o=Debian\nPin-Priority: -1\n");
+  root.write("etc/apt/preferences.d/backports",
+             "Explanation: keep backports opt-in\nPackage: *\n"
+             "Pin: release n=bookworm-backports\nPin-Priority: 50\n\n"
+             "Package: inmain\nPin: release a=bookworm-backports\nPin-Priority: 990\n");
+  root.write("etc/apt/preferences.d/ignored.disabled",
+             "Package: dpkg\nPin: version *\nPin-Priority: -1\n");
+  root.write("etc/apt/preferences.d/broken.pref", "Package: x\nPin-Priority: high\n");
+  auto state = readAptState(HostRoot(root.path()));
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  // bash held at its installed version (1001); tzdata's update pinned away
+  // (-1); "backported" 2.0 lowered below the installed 100 by the general
+  // pin; "inmain" raised to 990 by the specific one, which wins over the
+  // general; dpkg untouched (the .disabled file is not read).
+  EXPECT_EQ(pendingNames(*state), (std::vector<std::string>{"dpkg 1.21.23", "inmain 2.0"}));
+  EXPECT_EQ(state->pins.size(), 4u);
+  EXPECT_EQ(state->pins[2].source, "/etc/apt/preferences.d/backports:1");
+  ASSERT_EQ(state->problems.size(), 1u);
+  EXPECT_NE(state->problems[0].find("/etc/apt/preferences.d/broken.pref:1: a pin needs"),
+            std::string::npos)
+      << state->problems[0];
 }
 
 TEST(Apt, DamagedFilesAreProblemsNotFailures) {
