@@ -184,7 +184,6 @@ posture::ScanOptions scanOptionsFrom(const config::Config& config) {
 }
 
 int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options) {
-  GlobalOptions effective = global;
   std::optional<config::Config> config;
   std::error_code ec;
   if (global.config_path == kDefaultConfigPath && !fs::exists(global.config_path, ec)) {
@@ -193,7 +192,7 @@ int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options) 
     setupDefaultLogging(global);
     config = config::defaultConfig();
   } else {
-    config = loadConfigAndLogging(effective);
+    config = loadConfigAndLogging(global);
     if (!config) return kExitUsage;
   }
   std::optional<demarc::v1::Severity> fail_on = parseSeverity(options.fail_on);

@@ -10,7 +10,7 @@
 
 #include "agent/core/decompress.h"
 #include "agent/core/files.h"
-#include "agent/posture/checks/util.h"
+#include "agent/core/posix_regex.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
 

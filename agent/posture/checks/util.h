@@ -1,33 +1,17 @@
 #pragma once
 
-#include <regex.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agent/core/posix_regex.h"
 #include "agent/core/result.h"
 
 namespace demarc::posture {
 
 class ScanContext;
-
-// A compiled POSIX extended regular expression. POSIX rather than
-// std::regex: no recursion that a long line could overflow, and bounded
-// work per line.
-class PosixRegex {
- public:
-  static Result<PosixRegex> compile(const std::string& pattern, bool ignore_case);
-  bool search(std::string_view line) const;
-
- private:
-  struct Deleter {
-    void operator()(regex_t* r) const;
-  };
-  std::unique_ptr<regex_t, Deleter> regex_;
-};
 
 // The files a path names: itself, or every match when it holds a wildcard.
 std::vector<std::string> expandPaths(ScanContext& context, const std::string& path);
