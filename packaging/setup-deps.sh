@@ -8,7 +8,7 @@
 #     libbpf-devel bpftool elfutils-libelf-devel zlib-devel openssl-devel \
 #     protobuf-devel protobuf-compiler libcurl-devel spdlog-devel fmt-devel \
 #     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3 \
-#     lz4-devel xz-devel nftables-devel
+#     lz4-devel xz-devel nftables-devel sqlite-devel
 set -euo pipefail
 
 packages=(
@@ -23,8 +23,9 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   # apt lists come compressed (lz4 on Debian 12, also gz and xz)
   liblz4-dev liblzma-dev
-  # the firewall check reads nftables through libnftables (loaded at run time)
-  libnftables-dev
+  # the firewall check reads nftables through libnftables (loaded at run time);
+  # the rpm database (Amazon Linux 2023) is SQLite
+  libnftables-dev libsqlite3-dev
   # tests and lint
   libgtest-dev libgmock-dev clang-format clang-tidy
   # oracles the tests compare with: ss (iproute2), apt; rulesets for the
@@ -32,6 +33,8 @@ packages=(
   # Security Guide and debootstrap for the hardening comparison
   iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
+  # rpm and rpmbuild make the rpm database fixtures and are its oracle
+  rpm
 )
 
 missing=()

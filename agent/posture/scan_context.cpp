@@ -9,6 +9,7 @@
 
 #include "agent/aws/imds.h"
 #include "agent/core/text.h"
+#include "agent/posture/rpmdb.h"
 
 namespace demarc::posture {
 namespace {
@@ -147,9 +148,16 @@ const Result<std::set<std::string>>& ScanContext::installedPackages() {
   PackageFamily family = os().ok() ? packageFamilyOf(*os()) : PackageFamily::kUnknown;
   if (family == PackageFamily::kDpkg || root_.lstat("/var/lib/dpkg/status").ok()) {
     packages_ = readDpkgNames(root_);
-  } else if (family == PackageFamily::kRpm) {
-    packages_ = Error(ErrorCode::kUnavailable,
-                      "reading the rpm database is not supported yet; package checks cannot run");
+  } else if (family == PackageFamily::kRpm || root_.lstat("/var/lib/rpm/rpmdb.sqlite").ok()) {
+    std::vector<std::string> problems;
+    auto rpms = readRpmDatabase(root_, &problems);
+    if (!rpms.ok()) {
+      packages_ = rpms.error();
+    } else {
+      std::set<std::string> names;
+      for (const auto& p : *rpms) names.insert(p.name);
+      packages_ = std::move(names);
+    }
   } else {
     packages_ = Error(ErrorCode::kNotFound, "no package database found (dpkg or rpm)");
   }

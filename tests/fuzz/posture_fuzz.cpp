@@ -9,6 +9,7 @@
 #include "agent/posture/platform.h"
 #include "agent/posture/ports.h"
 #include "agent/posture/rpm_version.h"
+#include "agent/posture/rpmdb.h"
 #include "agent/posture/scan_context.h"
 #include "agent/posture/sshd.h"
 
@@ -33,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)demarc::posture::parseMountTable(text, "/etc/fstab");
   (void)demarc::posture::parseColonDatabase(text, "/etc/passwd", 7, &problems);
   (void)demarc::posture::parseOsRelease(text);
+  (void)demarc::posture::parseRpmHeader(text);
   size_t half = size / 2;
   std::string_view a = text.substr(0, half);
   std::string_view b = text.substr(half);
