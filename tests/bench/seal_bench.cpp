@@ -128,26 +128,34 @@ int main(int argc, char** argv) {
               raw_rate);
   std::printf("  ratio pipeline / raw I/O floor: %.2f\n", t.records_per_second / raw_rate);
 
-  // Idle footprint of the real agent.
-  auto config = dir.write(
-      "demarc.yaml", "agent:\n  state_dir: " + (dir / "state").string() +
-                         "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() + "\n");
+  // Idle footprint of the real agent, after its first posture scan with the
+  // shipped rule packs.
+  auto config = dir.write("demarc.yaml",
+                          "agent:\n  state_dir: " + (dir / "state").string() +
+                              "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() +
+                              "\nposture:\n  rule_packs: [" DEMARC_SOURCE_DIR "/config/rules]\n");
   testing::Subprocess agent({binary, "run", "--config", config.string(), "--log-format", "plain"},
                             dir.path());
   testing::Subprocess peer({"/bin/sleep", "30"}, dir.path());
-  if (!agent.waitForErr("running:", std::chrono::seconds(30))) {
+  if (!agent.waitForErr("posture scan", std::chrono::seconds(30))) {
     std::fprintf(stderr, "bench: agent did not start:\n%s\n", agent.err().c_str());
     return 1;
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));
   long rss = statusKb(agent.pid(), "VmRSS:");
   long hwm = statusKb(agent.pid(), "VmHWM:");
+  long anon = statusKb(agent.pid(), "RssAnon:");
+  long file = statusKb(agent.pid(), "RssFile:");
   long peer_rss = statusKb(peer.pid(), "VmRSS:");
   agent.signal(SIGTERM);
   agent.wait();
   std::printf("idle resident memory:\n");
   std::printf("  demarc run        %6.1f MiB (peak %.1f MiB)  target < 20 MiB: %s\n", rss / 1024.0,
               hwm / 1024.0, rss < 20 * 1024 ? "met" : "MISSED");
+  std::printf(
+      "                    of which %.1f MiB private (anonymous), %.1f MiB shared library "
+      "and file pages\n",
+      anon / 1024.0, file / 1024.0);
   std::printf("  /bin/sleep        %6.1f MiB  ratio demarc / sleep: %.1f\n", peer_rss / 1024.0,
               static_cast<double>(rss) / static_cast<double>(peer_rss));
   return 0;
