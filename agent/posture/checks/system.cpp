@@ -1,6 +1,7 @@
 // Checks of the system's make-up: kernel modules, systemd units, packages,
 // mounts, accounts, time synchronisation and mandatory access control.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -48,6 +49,24 @@ CheckOutcome uniqueField(const std::vector<DatabaseLine>& db, size_t index, cons
   if (dups.empty()) return CheckOutcome::pass(std::string("no duplicate ") + what, expected, file);
   return CheckOutcome::fail("duplicate " + std::string(what) + ": " + joinList(dups), expected,
                             joinList(sources));
+}
+
+// Every line of a database that breaks a rule: PASS with `ok` when none
+// does, else FAIL naming each (as `describe` puts it) with its file:line.
+CheckOutcome offendingLines(const std::vector<DatabaseLine>& db, const char* file,
+                            const std::function<bool(const DatabaseLine&)>& bad,
+                            const std::function<std::string(const DatabaseLine&)>& describe,
+                            const std::string& ok, const std::string& fail_prefix,
+                            const std::string& expected) {
+  std::vector<std::string> found;
+  std::vector<std::string> sources;
+  for (const auto& line : db) {
+    if (!bad(line)) continue;
+    found.push_back(describe(line));
+    sources.push_back(line.source);
+  }
+  if (found.empty()) return CheckOutcome::pass(ok, expected, file);
+  return CheckOutcome::fail(fail_prefix + joinList(found), expected, joinList(sources));
 }
 
 }  // namespace
@@ -218,50 +237,25 @@ CheckOutcome runAccountsCheck(const rules::v1::Check& check, ScanContext& contex
     return CheckOutcome::error(std::string(file) + " has no entries", file);
   };
   switch (check.accounts().rule()) {
-    case R::ACCOUNTS_RULE_ONLY_ROOT_UID_ZERO: {
+    case R::ACCOUNTS_RULE_ONLY_ROOT_UID_ZERO:
       if (auto e = need(db.passwd, "/etc/passwd")) return *e;
-      std::vector<std::string> others, sources;
-      for (const auto& l : db.passwd) {
-        if (field(l, 2) == "0" && field(l, 0) != "root") {
-          others.push_back(field(l, 0));
-          sources.push_back(l.source);
-        }
-      }
-      if (others.empty())
-        return CheckOutcome::pass("only root has uid 0", "only root has uid 0", "/etc/passwd");
-      return CheckOutcome::fail("uid 0: " + joinList(others), "only root has uid 0",
-                                joinList(sources));
-    }
-    case R::ACCOUNTS_RULE_NO_EMPTY_PASSWORDS: {
+      return offendingLines(
+          db.passwd, "/etc/passwd",
+          [](const DatabaseLine& l) { return field(l, 2) == "0" && field(l, 0) != "root"; },
+          [](const DatabaseLine& l) { return field(l, 0); }, "only root has uid 0",
+          "uid 0: ", "only root has uid 0");
+    case R::ACCOUNTS_RULE_NO_EMPTY_PASSWORDS:
       if (auto e = need(db.shadow, "/etc/shadow")) return *e;
-      std::vector<std::string> empty, sources;
-      for (const auto& l : db.shadow) {
-        if (field(l, 1).empty()) {
-          empty.push_back(field(l, 0));
-          sources.push_back(l.source);
-        }
-      }
-      if (empty.empty())
-        return CheckOutcome::pass("no empty password hashes", "no empty password hashes",
-                                  "/etc/shadow");
-      return CheckOutcome::fail("empty password: " + joinList(empty), "no empty password hashes",
-                                joinList(sources));
-    }
-    case R::ACCOUNTS_RULE_ALL_SHADOWED: {
+      return offendingLines(
+          db.shadow, "/etc/shadow", [](const DatabaseLine& l) { return field(l, 1).empty(); },
+          [](const DatabaseLine& l) { return field(l, 0); }, "no empty password hashes",
+          "empty password: ", "no empty password hashes");
+    case R::ACCOUNTS_RULE_ALL_SHADOWED:
       if (auto e = need(db.passwd, "/etc/passwd")) return *e;
-      std::vector<std::string> bad, sources;
-      for (const auto& l : db.passwd) {
-        if (field(l, 1) != "x") {
-          bad.push_back(field(l, 0));
-          sources.push_back(l.source);
-        }
-      }
-      if (bad.empty())
-        return CheckOutcome::pass("every password field is x", "x (hash in /etc/shadow)",
-                                  "/etc/passwd");
-      return CheckOutcome::fail("not shadowed: " + joinList(bad), "x (hash in /etc/shadow)",
-                                joinList(sources));
-    }
+      return offendingLines(
+          db.passwd, "/etc/passwd", [](const DatabaseLine& l) { return field(l, 1) != "x"; },
+          [](const DatabaseLine& l) { return field(l, 0); }, "every password field is x",
+          "not shadowed: ", "x (hash in /etc/shadow)");
     case R::ACCOUNTS_RULE_UNIQUE_UIDS:
       if (auto e = need(db.passwd, "/etc/passwd")) return *e;
       return uniqueField(db.passwd, 2, "uids", "/etc/passwd");
@@ -278,18 +272,11 @@ CheckOutcome runAccountsCheck(const rules::v1::Check& check, ScanContext& contex
       if (auto e = need(db.passwd, "/etc/passwd")) return *e;
       std::set<std::string> gids;
       for (const auto& g : db.group) gids.insert(field(g, 2));
-      std::vector<std::string> bad, sources;
-      for (const auto& l : db.passwd) {
-        if (!gids.count(field(l, 3))) {
-          bad.push_back(field(l, 0) + " (gid " + field(l, 3) + ")");
-          sources.push_back(l.source);
-        }
-      }
-      if (bad.empty())
-        return CheckOutcome::pass("every primary group exists", "every passwd gid in /etc/group",
-                                  "/etc/passwd, /etc/group");
-      return CheckOutcome::fail("missing groups: " + joinList(bad),
-                                "every passwd gid in /etc/group", joinList(sources));
+      return offendingLines(
+          db.passwd, "/etc/passwd, /etc/group",
+          [&](const DatabaseLine& l) { return gids.count(field(l, 3)) == 0; },
+          [](const DatabaseLine& l) { return field(l, 0) + " (gid " + field(l, 3) + ")"; },
+          "every primary group exists", "missing groups: ", "every passwd gid in /etc/group");
     }
     case R::ACCOUNTS_RULE_SHADOW_GROUP_EMPTY: {
       if (auto e = need(db.group, "/etc/group")) return *e;
@@ -317,40 +304,28 @@ CheckOutcome runAccountsCheck(const rules::v1::Check& check, ScanContext& contex
       }
       return CheckOutcome::fail("no root account", "root gid 0", "/etc/passwd");
     }
-    case R::ACCOUNTS_RULE_ONLY_ROOT_GROUP_GID_ZERO: {
+    case R::ACCOUNTS_RULE_ONLY_ROOT_GROUP_GID_ZERO:
       if (auto e = need(db.group, "/etc/group")) return *e;
-      std::vector<std::string> bad, sources;
-      for (const auto& g : db.group) {
-        if (field(g, 2) == "0" && field(g, 0) != "root") {
-          bad.push_back(field(g, 0));
-          sources.push_back(g.source);
-        }
-      }
-      if (bad.empty())
-        return CheckOutcome::pass("only group root has gid 0", "only root has gid 0", "/etc/group");
-      return CheckOutcome::fail("gid 0: " + joinList(bad), "only root has gid 0",
-                                joinList(sources));
-    }
-    case R::ACCOUNTS_RULE_SYSTEM_ACCOUNTS_NO_SHELL: {
+      return offendingLines(
+          db.group, "/etc/group",
+          [](const DatabaseLine& g) { return field(g, 2) == "0" && field(g, 0) != "root"; },
+          [](const DatabaseLine& g) { return field(g, 0); }, "only group root has gid 0",
+          "gid 0: ", "only root has gid 0");
+    case R::ACCOUNTS_RULE_SYSTEM_ACCOUNTS_NO_SHELL:
       if (auto e = need(db.passwd, "/etc/passwd")) return *e;
-      std::vector<std::string> bad, sources;
-      for (const auto& l : db.passwd) {
-        std::string name = field(l, 0);
-        unsigned long uid = std::strtoul(field(l, 2).c_str(), nullptr, 10);
-        if (name == "root" || name == "sync" || name == "shutdown" || name == "halt" ||
-            uid >= db.uid_min || name == "nfsnobody" || uid == 65534) {
-          continue;
-        }
-        if (!nologinShell(field(l, 6))) {
-          bad.push_back(name + " (" + field(l, 6) + ")");
-          sources.push_back(l.source);
-        }
-      }
-      std::string expected = "uids below " + std::to_string(db.uid_min) + " use nologin or false";
-      if (bad.empty())
-        return CheckOutcome::pass("no system account has a login shell", expected, "/etc/passwd");
-      return CheckOutcome::fail("login shells: " + joinList(bad), expected, joinList(sources));
-    }
+      return offendingLines(
+          db.passwd, "/etc/passwd",
+          [&](const DatabaseLine& l) {
+            std::string name = field(l, 0);
+            unsigned long uid = std::strtoul(field(l, 2).c_str(), nullptr, 10);
+            bool exempt = name == "root" || name == "sync" || name == "shutdown" ||
+                          name == "halt" || name == "nfsnobody" || uid >= db.uid_min ||
+                          uid == 65534;
+            return !exempt && !nologinShell(field(l, 6));
+          },
+          [](const DatabaseLine& l) { return field(l, 0) + " (" + field(l, 6) + ")"; },
+          "no system account has a login shell",
+          "login shells: ", "uids below " + std::to_string(db.uid_min) + " use nologin or false");
     case R::ACCOUNTS_RULE_ROOT_ACCESS_CONTROLLED: {
       if (auto e = need(db.shadow, "/etc/shadow")) return *e;
       for (const auto& l : db.shadow) {
