@@ -6,8 +6,6 @@
 
 #include <memory>
 
-#include "agent/core/files.h"
-
 namespace demarc {
 namespace {
 
@@ -123,10 +121,11 @@ Result<std::string> decompress(std::string_view data, Compression kind, size_t m
   return std::string(data);
 }
 
-Result<std::string> readMaybeCompressed(const std::filesystem::path& path, size_t max_output) {
-  DEMARC_ASSIGN_OR_RETURN(std::string raw, readFilePrefix(path, max_output + 1));
-  auto out = decompress(raw, compressionOf(path), max_output);
-  if (!out.ok()) return out.error().withContext(path.string());
+Result<std::string> readMaybeCompressed(const HostRoot& root, std::string_view host_path,
+                                        size_t max_output) {
+  DEMARC_ASSIGN_OR_RETURN(std::string raw, root.read(host_path, max_output + 1));
+  auto out = decompress(raw, compressionOf(std::filesystem::path(host_path)), max_output);
+  if (!out.ok()) return out.error().withContext(root.path(host_path).string());
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/core/host_root.h"
 #include "agent/core/result.h"
 
 namespace demarc {
@@ -18,8 +19,9 @@ Compression compressionOf(const std::filesystem::path& path);
 Result<std::string> decompress(std::string_view data, Compression kind,
                                size_t max_output = 1ULL << 30);
 
-// Reads and decompresses a file by its extension. Errors name the path.
-Result<std::string> readMaybeCompressed(const std::filesystem::path& path,
+// Reads a host file through root and decompresses it by its extension.
+// Errors name the path.
+Result<std::string> readMaybeCompressed(const HostRoot& root, std::string_view host_path,
                                         size_t max_output = 1ULL << 30);
 
 }  // namespace demarc

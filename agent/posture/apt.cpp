@@ -9,7 +9,6 @@
 #include <set>
 
 #include "agent/core/decompress.h"
-#include "agent/core/files.h"
 #include "agent/core/posix_regex.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
@@ -295,10 +294,7 @@ Result<AptState> readAptState(const HostRoot& root) {
     source.list = name;
     state.sources.push_back(source);
     const PackageSource* src = &state.sources.back();
-    std::string host_path = std::string(kListsDir) + "/" + name;
-    auto raw = root.read(host_path, kMaxListBytes + 1);
-    auto text = raw.ok() ? decompress(*raw, compressionOf(name), kMaxListBytes) : raw;
-    if (!text.ok() && raw.ok()) text = text.error().withContext(host_path);
+    auto text = readMaybeCompressed(root, std::string(kListsDir) + "/" + name, kMaxListBytes);
     if (!text.ok()) {
       state.problems.push_back(text.error().message());
       continue;

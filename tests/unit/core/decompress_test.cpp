@@ -77,10 +77,11 @@ TEST(Decompress, OutputIsCapped) {
 TEST(Decompress, ByFileExtension) {
   testing::TempDir dir;
   std::string plain = sample();
-  auto p = dir.write("x_Packages.lz4", lz4(plain));
-  EXPECT_EQ(*readMaybeCompressed(p), plain);
-  auto bad = dir.write("y_Packages.xz", "garbage");
-  auto r = readMaybeCompressed(bad);
+  dir.write("x_Packages.lz4", lz4(plain));
+  HostRoot root(dir.path());
+  EXPECT_EQ(*readMaybeCompressed(root, "/x_Packages.lz4"), plain);
+  dir.write("y_Packages.xz", "garbage");
+  auto r = readMaybeCompressed(root, "/y_Packages.xz");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("y_Packages.xz"), std::string::npos);
 }
