@@ -8,7 +8,8 @@
 #     libbpf-devel bpftool elfutils-libelf-devel zlib-devel openssl-devel \
 #     protobuf-devel protobuf-compiler libcurl-devel spdlog-devel fmt-devel \
 #     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3 \
-#     lz4-devel xz-devel nftables-devel sqlite-devel
+#     lz4-devel xz-devel libzstd-devel bzip2-devel expat-devel nftables-devel \
+#     sqlite-devel
 set -euo pipefail
 
 packages=(
@@ -21,8 +22,9 @@ packages=(
   # libraries
   libssl-dev libprotobuf-dev protobuf-compiler libcurl4-openssl-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
-  # apt lists come compressed (lz4 on Debian 12, also gz and xz)
-  liblz4-dev liblzma-dev
+  # apt lists come compressed (lz4 on Debian 12, also gz and xz); dnf's
+  # repodata also uses bzip2 and zstd, and is XML (expat)
+  liblz4-dev liblzma-dev libzstd-dev libbz2-dev libexpat1-dev
   # the firewall check reads nftables through libnftables (loaded at run time);
   # the rpm database (Amazon Linux 2023) is SQLite
   libnftables-dev libsqlite3-dev
@@ -33,8 +35,9 @@ packages=(
   # Security Guide and debootstrap for the hardening comparison
   iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
-  # rpm and rpmbuild make the rpm database fixtures and are its oracle
-  rpm
+  # rpm and rpmbuild make the rpm database fixtures and are its oracle;
+  # createrepo_c and dnf build and read the updateinfo fixtures
+  rpm createrepo-c dnf
 )
 
 missing=()

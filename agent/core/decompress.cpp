@@ -1,9 +1,13 @@
 #include "agent/core/decompress.h"
 
+#include <bzlib.h>
 #include <lz4frame.h>
 #include <lzma.h>
 #include <zlib.h>
+#include <zstd.h>
 
+#include <algorithm>
+#include <climits>
 #include <memory>
 
 namespace demarc {
@@ -96,6 +100,55 @@ Result<std::string> unlz4(std::string_view data, size_t max) {
   }
 }
 
+Result<std::string> bunzip2(std::string_view data, size_t max) {
+  bz_stream bz{};
+  if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK) return Error(ErrorCode::kInternal, "bzip2 init");
+  std::unique_ptr<bz_stream, decltype(&BZ2_bzDecompressEnd)> guard(&bz, &BZ2_bzDecompressEnd);
+  bz.next_in = const_cast<char*>(data.data());
+  bz.avail_in = static_cast<unsigned>(std::min<size_t>(data.size(), UINT_MAX));
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    bz.next_out = buf;
+    bz.avail_out = sizeof(buf);
+    int rc = BZ2_bzDecompress(&bz);
+    out.append(buf, sizeof(buf) - bz.avail_out);
+    if (out.size() > max) return tooLarge(max);
+    if (rc == BZ_STREAM_END) return out;
+    if (rc != BZ_OK) {
+      return Error(ErrorCode::kCorrupt, "bzip2: corrupt data (code " + std::to_string(rc) + ")");
+    }
+    if (bz.avail_in == 0 && bz.avail_out != 0) {
+      return Error(ErrorCode::kCorrupt, "bzip2: truncated data");
+    }
+  }
+}
+
+Result<std::string> unzstd(std::string_view data, size_t max) {
+  std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> ds(ZSTD_createDStream(),
+                                                                &ZSTD_freeDStream);
+  if (!ds) return Error(ErrorCode::kInternal, "zstd init");
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  std::string out;
+  char buf[1 << 16];
+  // 0 once a frame is decoded and flushed; a full output buffer means the
+  // decoder may still hold output after the input is used up.
+  size_t hint = 1;
+  bool full = true;
+  while (in.pos < in.size || (full && hint != 0)) {
+    ZSTD_outBuffer o{buf, sizeof(buf), 0};
+    hint = ZSTD_decompressStream(ds.get(), &o, &in);
+    if (ZSTD_isError(hint)) {
+      return Error(ErrorCode::kCorrupt, std::string("zstd: ") + ZSTD_getErrorName(hint));
+    }
+    out.append(buf, o.pos);
+    if (out.size() > max) return tooLarge(max);
+    full = o.pos == o.size;
+  }
+  if (hint != 0) return Error(ErrorCode::kCorrupt, "zstd: truncated data");
+  return out;
+}
+
 }  // namespace
 
 Compression compressionOf(const std::filesystem::path& path) {
@@ -103,6 +156,8 @@ Compression compressionOf(const std::filesystem::path& path) {
   if (ext == ".gz") return Compression::kGzip;
   if (ext == ".xz") return Compression::kXz;
   if (ext == ".lz4") return Compression::kLz4;
+  if (ext == ".bz2") return Compression::kBzip2;
+  if (ext == ".zst") return Compression::kZstd;
   return Compression::kNone;
 }
 
@@ -114,6 +169,10 @@ Result<std::string> decompress(std::string_view data, Compression kind, size_t m
       return unxz(data, max_output);
     case Compression::kLz4:
       return unlz4(data, max_output);
+    case Compression::kBzip2:
+      return bunzip2(data, max_output);
+    case Compression::kZstd:
+      return unzstd(data, max_output);
     case Compression::kNone:
       break;
   }

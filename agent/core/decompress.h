@@ -9,9 +9,9 @@
 
 namespace demarc {
 
-enum class Compression { kNone, kGzip, kXz, kLz4 };
+enum class Compression { kNone, kGzip, kXz, kLz4, kBzip2, kZstd };
 
-// From the file name: .gz, .xz, .lz4, anything else is plain.
+// From the file name: .gz, .xz, .lz4, .bz2, .zst; anything else is plain.
 Compression compressionOf(const std::filesystem::path& path);
 
 // Decompresses a whole buffer. The output is capped (max_output) so that a

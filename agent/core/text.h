@@ -19,4 +19,12 @@ void forEachLine(std::string_view text, Fn&& fn) {
   }
 }
 
+// s without leading and trailing whitespace (space, \t, \r, \n, \v, \f).
+constexpr std::string_view trimSpace(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n\v\f";
+  while (!s.empty() && kSpace.find(s.front()) != std::string_view::npos) s.remove_prefix(1);
+  while (!s.empty() && kSpace.find(s.back()) != std::string_view::npos) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace demarc

@@ -7,6 +7,7 @@
 
 #include "agent/core/host_root.h"
 #include "agent/core/result.h"
+#include "agent/posture/updates.h"
 
 namespace demarc::posture {
 
@@ -32,16 +33,6 @@ struct PackageSource {
   std::string label;
   int priority = 500;  // apt's default pin: 500, 100 or 1 for NotAutomatic
   bool security = false;
-};
-
-struct PendingUpdate {
-  std::string name;
-  std::string arch;
-  std::string installed_version;
-  std::string candidate_version;
-  std::vector<std::string> suites;  // every suite offering the candidate
-  bool security = false;            // offered by a security suite
-  bool held = false;
 };
 
 // One stanza of apt_preferences(5).

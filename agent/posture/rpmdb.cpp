@@ -14,6 +14,7 @@ constexpr uint32_t kTagName = 1000;
 constexpr uint32_t kTagVersion = 1001;
 constexpr uint32_t kTagRelease = 1002;
 constexpr uint32_t kTagEpoch = 1003;
+constexpr uint32_t kTagInstallTime = 1008;
 constexpr uint32_t kTagArch = 1022;
 constexpr uint32_t kTypeInt32 = 4;
 constexpr uint32_t kTypeString = 6;
@@ -34,6 +35,13 @@ struct StmtFinalizer {
 };
 
 }  // namespace
+
+std::string RpmPackage::evr() const {
+  std::string out = (epoch.empty() || epoch == "0") ? "" : epoch + ":";
+  out += version;
+  if (!release.empty()) out += "-" + release;
+  return out;
+}
 
 Result<RpmPackage> parseRpmHeader(std::string_view blob) {
   if (blob.size() < 8) return Error(ErrorCode::kCorrupt, "rpm header shorter than 8 bytes");
@@ -69,6 +77,9 @@ Result<RpmPackage> parseRpmHeader(std::string_view blob) {
         if (type == kTypeInt32 && offset + 4 <= data.size()) {
           pkg.epoch = std::to_string(be32(data, offset));
         }
+        continue;
+      case kTagInstallTime:
+        if (type == kTypeInt32 && offset + 4 <= data.size()) pkg.install_time = be32(data, offset);
         continue;
       default:
         continue;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,10 @@ struct RpmPackage {
   std::string version;
   std::string release;
   std::string arch;
+  uint32_t install_time = 0;  // seconds since the epoch; 0 when not recorded
+
+  // "[E:]V-R" as rpm and dnf print it (no epoch when it is empty or 0).
+  std::string evr() const;
 };
 
 // One rpm header blob as the rpm database stores it (no lead, no magic):

@@ -143,14 +143,27 @@ const PersistedSysctl& ScanContext::persistedSysctl() {
   return *sysctl_;
 }
 
+bool ScanContext::usesRpm() {
+  PackageFamily family = os().ok() ? packageFamilyOf(*os()) : PackageFamily::kUnknown;
+  if (family == PackageFamily::kDpkg || root_.lstat("/var/lib/dpkg/status").ok()) return false;
+  return family == PackageFamily::kRpm || root_.lstat("/var/lib/rpm/rpmdb.sqlite").ok();
+}
+
+const Result<std::vector<RpmPackage>>& ScanContext::rpmPackages() {
+  if (rpms_) return *rpms_;
+  if (!usesRpm()) {
+    rpms_ = std::vector<RpmPackage>{};
+  } else {
+    std::vector<std::string> problems;
+    rpms_ = readRpmDatabase(root_, &problems);
+  }
+  return *rpms_;
+}
+
 const Result<std::set<std::string>>& ScanContext::installedPackages() {
   if (packages_) return *packages_;
-  PackageFamily family = os().ok() ? packageFamilyOf(*os()) : PackageFamily::kUnknown;
-  if (family == PackageFamily::kDpkg || root_.lstat("/var/lib/dpkg/status").ok()) {
-    packages_ = readDpkgNames(root_);
-  } else if (family == PackageFamily::kRpm || root_.lstat("/var/lib/rpm/rpmdb.sqlite").ok()) {
-    std::vector<std::string> problems;
-    auto rpms = readRpmDatabase(root_, &problems);
+  if (usesRpm()) {
+    const auto& rpms = rpmPackages();
     if (!rpms.ok()) {
       packages_ = rpms.error();
     } else {
@@ -158,15 +171,34 @@ const Result<std::set<std::string>>& ScanContext::installedPackages() {
       for (const auto& p : *rpms) names.insert(p.name);
       packages_ = std::move(names);
     }
+  } else if (root_.lstat("/var/lib/dpkg/status").ok()) {
+    packages_ = readDpkgNames(root_);
   } else {
     packages_ = Error(ErrorCode::kNotFound, "no package database found (dpkg or rpm)");
   }
   return *packages_;
 }
 
-const Result<AptState>& ScanContext::aptState() {
-  if (!apt_) apt_ = readAptState(root_);
-  return *apt_;
+const Result<UpdateState>& ScanContext::updates() {
+  if (updates_) return *updates_;
+  if (usesRpm()) {
+    const auto& rpms = rpmPackages();
+    if (!rpms.ok()) {
+      updates_ = rpms.error();
+    } else if (auto dnf = readDnfState(root_, *rpms); dnf.ok()) {
+      updates_ = std::move(dnf->updates);
+    } else {
+      updates_ = dnf.error();
+    }
+    return *updates_;
+  }
+  if (auto apt = readAptState(root_); apt.ok()) {
+    updates_ = UpdateState{std::move(apt->pending), "/var/lib/dpkg/status, /var/lib/apt/lists",
+                           std::move(apt->problems)};
+  } else {
+    updates_ = apt.error();
+  }
+  return *updates_;
 }
 
 const KernelStatus& ScanContext::kernel() {
@@ -175,7 +207,28 @@ const KernelStatus& ScanContext::kernel() {
 }
 
 const LastPackageChange& ScanContext::lastPackageChange() {
-  if (!last_change_) last_change_ = readLastPackageChange(root_);
+  if (last_change_) return *last_change_;
+  if (!usesRpm()) {
+    last_change_ = readLastPackageChange(root_);
+    return *last_change_;
+  }
+  LastPackageChange change;
+  const RpmPackage* latest = nullptr;
+  if (const auto& rpms = rpmPackages(); rpms.ok()) {
+    for (const auto& p : *rpms) {
+      if (p.install_time != 0 && (latest == nullptr || p.install_time > latest->install_time))
+        latest = &p;
+    }
+  }
+  if (latest != nullptr) {
+    change.when = SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+        std::chrono::seconds(latest->install_time)));
+    change.source = "/var/lib/rpm/rpmdb.sqlite (install time of " + latest->name + "-" +
+                    latest->evr() + "." + latest->arch + ")";
+  } else {
+    change.source = "/var/lib/rpm/rpmdb.sqlite";
+  }
+  last_change_ = std::move(change);
   return *last_change_;
 }
 

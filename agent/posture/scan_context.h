@@ -12,6 +12,7 @@
 #include "agent/core/result.h"
 #include "agent/posture/apt.h"
 #include "agent/posture/disks.h"
+#include "agent/posture/dnf.h"
 #include "agent/posture/kernel.h"
 #include "agent/posture/platform.h"
 #include "agent/posture/ports.h"
@@ -101,7 +102,11 @@ class ScanContext {
   const PersistedSysctl& persistedSysctl();
   // Installed package names (dpkg or rpm), or why they cannot be listed.
   const Result<std::set<std::string>>& installedPackages();
-  const Result<AptState>& aptState();
+  // Installed rpm packages (empty on a dpkg system).
+  const Result<std::vector<RpmPackage>>& rpmPackages();
+  // Pending updates: apt's lists on dpkg systems, dnf's updateinfo on rpm
+  // systems.
+  const Result<UpdateState>& updates();
   const KernelStatus& kernel();
   const LastPackageChange& lastPackageChange();
   const AccountDatabases& accounts();
@@ -114,13 +119,17 @@ class ScanContext {
   const KernelModules& kernelModules();
 
  private:
+  // Whether the packages are rpm's: an rpm database and no dpkg status.
+  bool usesRpm();
+
   HostRoot root_;
   ScanOptions options_;
   std::optional<Result<OsRelease>> os_;
   std::optional<SshdConfig> sshd_;
   std::optional<PersistedSysctl> sysctl_;
   std::optional<Result<std::set<std::string>>> packages_;
-  std::optional<Result<AptState>> apt_;
+  std::optional<Result<std::vector<RpmPackage>>> rpms_;
+  std::optional<Result<UpdateState>> updates_;
   std::optional<KernelStatus> kernel_;
   std::optional<LastPackageChange> last_change_;
   std::optional<AccountDatabases> accounts_;

@@ -123,16 +123,16 @@ std::vector<demarc::v1::InventoryItem> collectInventory(ScanContext& context) {
     (*i.mutable_attributes())["reboot_required"] = k.reboot_flag ? "true" : "false";
     out.push_back(std::move(i));
   }
-  const auto& apt = context.aptState();
-  if (apt.ok()) {
-    for (const auto& p : apt->pending) {
-      auto i = item("pending_update", p.name, "/var/lib/apt/lists");
+  if (const auto& updates = context.updates(); updates.ok()) {
+    for (const auto& p : updates->pending) {
+      auto i = item("pending_update", p.name, updates->source);
       auto& a = *i.mutable_attributes();
       a["arch"] = p.arch;
       a["installed"] = p.installed_version;
       a["candidate"] = p.candidate_version;
       a["security"] = p.security ? "true" : "false";
-      a["suites"] = joinList(p.suites);
+      if (!p.suites.empty()) a["suites"] = joinList(p.suites);
+      if (!p.advisories.empty()) a["advisories"] = joinList(p.advisories);
       out.push_back(std::move(i));
     }
   }

@@ -43,12 +43,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 // Splits arguments on whitespace, honouring double quotes.
 std::vector<std::string> arguments(std::string_view s) {
   std::vector<std::string> out;
@@ -80,7 +74,7 @@ struct Parser {
 
   void parse(std::string_view text, const std::string& path, std::string match, int depth) {
     forEachLine(text, [&](std::string_view raw, size_t line_no) {
-      std::string_view line = trim(raw);
+      std::string_view line = trimSpace(raw);
       if (line.empty() || line.front() == '#') return;
       size_t split = 0;
       while (split < line.size() && !std::isspace(static_cast<unsigned char>(line[split])) &&
@@ -88,8 +82,8 @@ struct Parser {
         ++split;
       }
       std::string keyword = lower(line.substr(0, split));
-      std::string_view rest = trim(line.substr(split));
-      if (!rest.empty() && rest.front() == '=') rest = trim(rest.substr(1));
+      std::string_view rest = trimSpace(line.substr(split));
+      if (!rest.empty() && rest.front() == '=') rest = trimSpace(rest.substr(1));
       const std::string where = path + ":" + std::to_string(line_no);
       if (keyword.empty() || rest.empty()) {
         config.problems.push_back(where + ": '" + std::string(line.substr(0, 60)) +

@@ -16,13 +16,6 @@ constexpr std::array<std::string_view, 5> kDirs = {"/etc/sysctl.d", "/run/sysctl
                                                    "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d",
                                                    "/lib/sysctl.d"};
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 void applyFile(const HostRoot& root, const std::string& path, PersistedSysctl& out) {
   auto text = root.read(path, 1 << 20);
   if (!text.ok()) {
@@ -31,7 +24,7 @@ void applyFile(const HostRoot& root, const std::string& path, PersistedSysctl& o
   }
   out.files.push_back(path);
   forEachLine(*text, [&](std::string_view raw, size_t line_no) {
-    std::string_view line = trim(raw);
+    std::string_view line = trimSpace(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';') return;
     if (line.front() == '-') line.remove_prefix(1);  // "ignore errors" marker
     size_t eq = line.find('=');
@@ -40,9 +33,9 @@ void applyFile(const HostRoot& root, const std::string& path, PersistedSysctl& o
                              std::string(line.substr(0, 60)) + "'");
       return;
     }
-    std::string key = normalizeSysctlKey(trim(line.substr(0, eq)));
+    std::string key = normalizeSysctlKey(trimSpace(line.substr(0, eq)));
     if (key.empty()) return;
-    out.values[key] = {std::string(trim(line.substr(eq + 1))),
+    out.values[key] = {std::string(trimSpace(line.substr(eq + 1))),
                        path + ":" + std::to_string(line_no)};
   });
 }
@@ -92,7 +85,7 @@ std::optional<SysctlValue> readRuntimeSysctl(const HostRoot& root, std::string_v
   std::replace(path.begin() + 10, path.end(), '.', '/');
   auto text = root.read(path, 64 * 1024);
   if (!text.ok()) return std::nullopt;
-  std::string value(trim(std::string_view(*text).substr(0, text->find('\n'))));
+  std::string value(trimSpace(std::string_view(*text).substr(0, text->find('\n'))));
   // Multi-value entries use tabs ("4096\t87380\t6291456"); sysctl prints spaces.
   std::replace(value.begin(), value.end(), '\t', ' ');
   return SysctlValue{value, path};

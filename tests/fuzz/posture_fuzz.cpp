@@ -1,11 +1,13 @@
-// Any bytes as dpkg status, an apt list, a Release file or a /proc/net
-// table; and as two versions to compare. Parsers skip what they cannot
+// Any bytes as dpkg status, an apt list, a Release file, a /proc/net
+// table, dnf's updateinfo.xml, repomd.xml or a .repo file; and as two
+// versions to compare. Parsers skip what they cannot
 // read; they never crash.
 #include <string_view>
 
 #include "agent/posture/apt.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
+#include "agent/posture/dnf.h"
 #include "agent/posture/platform.h"
 #include "agent/posture/ports.h"
 #include "agent/posture/rpm_version.h"
@@ -35,6 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)demarc::posture::parseColonDatabase(text, "/etc/passwd", 7, &problems);
   (void)demarc::posture::parseOsRelease(text);
   (void)demarc::posture::parseRpmHeader(text);
+  (void)demarc::posture::parseUpdateInfo(text, &problems);
+  (void)demarc::posture::updateInfoLocation(text);
+  (void)demarc::posture::enabledRepoIds(text);
   size_t half = size / 2;
   std::string_view a = text.substr(0, half);
   std::string_view b = text.substr(half);

@@ -134,19 +134,18 @@ void validateEc2Check(const rules::v1::Check& check, std::vector<std::string>& p
 CheckOutcome runPatchCheck(const rules::v1::Check& check, ScanContext& context) {
   const auto& spec = check.patches();
   std::vector<CheckOutcome> outcomes;
-  const auto& os = context.os();
-  if (os.ok() && packageFamilyOf(*os) == PackageFamily::kRpm) {
-    return CheckOutcome::error("pending updates on rpm systems are not read yet (dnf updateinfo)");
-  }
   if (spec.has_max_security_updates()) {
-    const auto& apt = context.aptState();
-    if (!apt.ok()) return CheckOutcome::error(apt.error().message());
+    const auto& updates = context.updates();
+    if (!updates.ok()) return CheckOutcome::error(updates.error().message());
     std::vector<std::string> names;
-    for (const auto& p : apt->pending) {
-      if (p.security) names.push_back(p.name + " " + p.candidate_version);
+    for (const auto& p : updates->pending) {
+      if (!p.security) continue;
+      std::string name = p.name + " " + p.candidate_version;
+      if (!p.advisories.empty()) name += " (" + joinList(p.advisories) + ")";
+      names.push_back(std::move(name));
     }
     std::string observed = std::to_string(names.size()) + " pending security updates (" +
-                           std::to_string(apt->pending.size()) + " pending in all)";
+                           std::to_string(updates->pending.size()) + " pending in all)";
     if (!names.empty()) {
       std::vector<std::string> first(names.begin(),
                                      names.begin() + std::min<size_t>(names.size(), 10));
@@ -154,10 +153,9 @@ CheckOutcome runPatchCheck(const rules::v1::Check& check, ScanContext& context) 
     }
     std::string expected =
         "at most " + std::to_string(spec.max_security_updates()) + " pending security updates";
-    std::string source = "/var/lib/dpkg/status, /var/lib/apt/lists";
     outcomes.push_back(names.size() <= spec.max_security_updates()
-                           ? CheckOutcome::pass(observed, expected, source)
-                           : CheckOutcome::fail(observed, expected, source));
+                           ? CheckOutcome::pass(observed, expected, updates->source)
+                           : CheckOutcome::fail(observed, expected, updates->source));
   }
   if (spec.max_days_since_update() > 0) {
     const LastPackageChange& change = context.lastPackageChange();

@@ -50,14 +50,7 @@ std::optional<FoundSetting> findSetting(ScanContext& context, const std::vector<
   return found;
 }
 
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
+std::string trimmed(std::string_view s) { return std::string(trimSpace(s)); }
 
 std::string lowered(std::string_view s) {
   std::string out(s);

@@ -1,8 +1,10 @@
 #include "agent/core/decompress.h"
 
+#include <bzlib.h>
 #include <lz4frame.h>
 #include <lzma.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <gtest/gtest.h>
 
@@ -47,11 +49,28 @@ std::string lz4(const std::string& in) {
   return out;
 }
 
+std::string bzip2(const std::string& in) {
+  std::string out(in.size() + in.size() / 100 + 600, '\0');
+  auto n = static_cast<unsigned>(out.size());
+  BZ2_bzBuffToBuffCompress(out.data(), &n, const_cast<char*>(in.data()),
+                           static_cast<unsigned>(in.size()), 9, 0, 0);
+  out.resize(n);
+  return out;
+}
+
+std::string zstd(const std::string& in) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  out.resize(ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3));
+  return out;
+}
+
 TEST(Decompress, EveryFormatRoundTrips) {
   std::string plain = sample();
   EXPECT_EQ(*decompress(gzip(plain), Compression::kGzip), plain);
   EXPECT_EQ(*decompress(xz(plain), Compression::kXz), plain);
   EXPECT_EQ(*decompress(lz4(plain), Compression::kLz4), plain);
+  EXPECT_EQ(*decompress(bzip2(plain), Compression::kBzip2), plain);
+  EXPECT_EQ(*decompress(zstd(plain), Compression::kZstd), plain);
   EXPECT_EQ(*decompress(plain, Compression::kNone), plain);
 }
 
@@ -59,7 +78,8 @@ TEST(Decompress, TruncatedAndGarbageAreErrors) {
   std::string plain = sample();
   for (auto [data, kind] :
        {std::pair{gzip(plain), Compression::kGzip}, std::pair{xz(plain), Compression::kXz},
-        std::pair{lz4(plain), Compression::kLz4}}) {
+        std::pair{lz4(plain), Compression::kLz4}, std::pair{bzip2(plain), Compression::kBzip2},
+        std::pair{zstd(plain), Compression::kZstd}}) {
     auto cut = decompress(data.substr(0, data.size() / 2), kind);
     EXPECT_FALSE(cut.ok());
     EXPECT_EQ(cut.error().code(), ErrorCode::kCorrupt) << cut.error().message();
@@ -69,9 +89,13 @@ TEST(Decompress, TruncatedAndGarbageAreErrors) {
 
 TEST(Decompress, OutputIsCapped) {
   std::string plain = sample();
-  auto r = decompress(lz4(plain), Compression::kLz4, 1000);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted);
+  for (auto [data, kind] :
+       {std::pair{lz4(plain), Compression::kLz4}, std::pair{bzip2(plain), Compression::kBzip2},
+        std::pair{zstd(plain), Compression::kZstd}}) {
+    auto r = decompress(data, kind, 1000);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code(), ErrorCode::kResourceExhausted);
+  }
 }
 
 TEST(Decompress, ByFileExtension) {
@@ -80,6 +104,10 @@ TEST(Decompress, ByFileExtension) {
   dir.write("x_Packages.lz4", lz4(plain));
   HostRoot root(dir.path());
   EXPECT_EQ(*readMaybeCompressed(root, "/x_Packages.lz4"), plain);
+  dir.write("z-updateinfo.xml.zst", zstd(plain));
+  EXPECT_EQ(*readMaybeCompressed(root, "/z-updateinfo.xml.zst"), plain);
+  dir.write("w-primary.sqlite.bz2", bzip2(plain));
+  EXPECT_EQ(*readMaybeCompressed(root, "/w-primary.sqlite.bz2"), plain);
   dir.write("y_Packages.xz", "garbage");
   auto r = readMaybeCompressed(root, "/y_Packages.xz");
   ASSERT_FALSE(r.ok());
