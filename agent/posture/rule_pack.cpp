@@ -17,6 +17,22 @@ bool validId(const std::string& id) {
   });
 }
 
+// "debian12 5.1.20": a benchmark name, one space, a dotted section number.
+bool validCisReference(std::string_view ref) {
+  size_t space = ref.find(' ');
+  if (space == 0 || space == std::string_view::npos) return false;
+  std::string_view name = ref.substr(0, space);
+  std::string_view section = ref.substr(space + 1);
+  bool name_ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  bool section_ok = !section.empty() && section.front() != '.' && section.back() != '.' &&
+                    section.find("..") == std::string_view::npos &&
+                    std::all_of(section.begin(), section.end(),
+                                [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  return name_ok && section_ok;
+}
+
 std::string joinLines(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& l : lines) out += (out.empty() ? "" : "\n") + l;
@@ -54,6 +70,13 @@ Status addRulePack(RuleSet& set, std::string_view yaml, const std::string& sourc
     if (rule.severity() == demarc::v1::SEVERITY_UNSPECIFIED) problem("severity", "required");
     if (rule.remediation().empty()) problem("remediation", "required");
     if (rule.checks_size() == 0) problem("checks", "at least one check");
+    for (int r = 0; r < rule.references().cis_size(); ++r) {
+      if (!validCisReference(rule.references().cis(r))) {
+        problem("references.cis[" + std::to_string(r) + "]",
+                "'" + rule.references().cis(r) +
+                    "' is not BENCHMARK SECTION, such as \"debian12 5.1.20\"");
+      }
+    }
     LoadedRule lr;
     for (int p = 0; p < rule.platforms_size(); ++p) {
       auto term = parsePlatformTerm(rule.platforms(p));

@@ -456,7 +456,8 @@ TEST(RulePacks, ErrorsNameFileLineAndField) {
                               "- id: two\n  title: t\n  severity: low\n  remediation: r\n"
                               "  checks:\n  - file: {path: relative, max_mode: '0999'}\n"
                               "- id: two\n  title: t\n  severity: low\n"
-                              "  checks:\n  - sshd: {keyword: X}\n",
+                              "  checks:\n  - sshd: {keyword: X}\n"
+                              "  references: {cis: [debian12 5.1.20, CIS 5.1, ubuntu2404 5..1]}\n",
                               "q.yaml");
   ASSERT_FALSE(semantic.ok());
   const std::string& s = semantic.error().message();
@@ -471,6 +472,11 @@ TEST(RulePacks, ErrorsNameFileLineAndField) {
   EXPECT_NE(s.find("rules[2] (two).remediation: required"), std::string::npos) << s;
   EXPECT_NE(s.find("rules[2] (two).checks[0].sshd: expect: give at least one"), std::string::npos)
       << s;
+  EXPECT_NE(s.find("rules[2] (two).references.cis[1]: 'CIS 5.1' is not BENCHMARK SECTION"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("references.cis[2]: 'ubuntu2404 5..1'"), std::string::npos) << s;
+  EXPECT_EQ(s.find("references.cis[0]"), std::string::npos) << s;
   EXPECT_TRUE(set.rules.empty());  // nothing from a bad pack is kept
 }
 
@@ -482,8 +488,12 @@ TEST(RulePacks, ShippedPacksLoadAndAreComplete) {
   EXPECT_GE(set->rules.size(), 150u);
   EXPECT_EQ(set->digest.size(), 64u);
   std::set<int> kinds;
+  std::map<std::string, int> cis;  // benchmark -> rules that cite a section of it
   for (const auto& lr : set->rules) {
     const auto& r = lr.rule;
+    std::set<std::string> benchmarks;
+    for (const auto& ref : r.references().cis()) benchmarks.insert(ref.substr(0, ref.find(' ')));
+    for (const auto& b : benchmarks) ++cis[b];
     EXPECT_FALSE(r.rationale().empty()) << r.id();
     EXPECT_FALSE(r.references().nist_800_53().empty()) << r.id();
     EXPECT_FALSE(r.references().iso_27001_2022().empty()) << r.id();
@@ -491,6 +501,11 @@ TEST(RulePacks, ShippedPacksLoadAndAreComplete) {
     for (const auto& c : r.checks()) kinds.insert(c.kind_case());
   }
   for (int k = 1; k <= 19; ++k) EXPECT_TRUE(kinds.count(k)) << "check kind " << k << " unused";
+  // The CIS Level 1 server sections of the four benchmarks are covered.
+  for (const char* benchmark : {"debian12", "ubuntu2204", "ubuntu2404", "al2023"}) {
+    EXPECT_GE(cis[benchmark], 150) << benchmark;
+  }
+  EXPECT_EQ(cis.size(), 4u);
 }
 
 TEST(Platform, OsReleaseAndTerms) {
