@@ -8,7 +8,7 @@
 #     libbpf-devel bpftool elfutils-libelf-devel zlib-devel openssl-devel \
 #     protobuf-devel protobuf-compiler libcurl-devel spdlog-devel fmt-devel \
 #     yaml-cpp-devel cli11-devel gtest-devel gmock-devel clang-tools-extra git python3 \
-#     lz4-devel xz-devel libzstd-devel bzip2-devel expat-devel nftables-devel \
+#     lz4-devel xz-devel libzstd-devel bzip2-devel expat-devel json-devel nftables-devel \
 #     sqlite-devel
 set -euo pipefail
 
@@ -25,6 +25,9 @@ packages=(
   # apt lists come compressed (lz4 on Debian 12, also gz and xz); dnf's
   # repodata also uses bzip2 and zstd, and is XML (expat)
   liblz4-dev liblzma-dev libzstd-dev libbz2-dev libexpat1-dev
+  # the optional CVE feed (Debian security tracker JSON) is read with a
+  # streaming JSON parser
+  nlohmann-json3-dev
   # the firewall check reads nftables through libnftables (loaded at run time);
   # the rpm database (Amazon Linux 2023) is SQLite
   libnftables-dev libsqlite3-dev

@@ -71,6 +71,9 @@ Examples:
                    "rule pack file or folder (repeatable; default: posture.rule_packs)");
   scan->add_option("--rule", scan_options.rule_ids,
                    "only rules whose id matches GLOB (repeatable)");
+  scan->add_option("--cve-feed", scan_options.cve_feed,
+                   "Debian security tracker JSON to match installed packages against "
+                   "(default: posture.cve_feed)");
   scan->add_flag("--json", scan_options.json, "print findings and inventory as JSON");
   scan->add_flag("--all", scan_options.all, "list passing and not-applicable rules too");
   scan->add_option("--fail-on", scan_options.fail_on,

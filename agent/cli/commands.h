@@ -27,6 +27,7 @@ struct ScanCommandOptions {
   std::string root;
   std::vector<std::string> rule_packs;  // --rules; overrides posture.rule_packs
   std::vector<std::string> rule_ids;    // --rule GLOB
+  std::string cve_feed;                 // --cve-feed; overrides posture.cve_feed
   bool json = false;
   bool all = false;
   std::string fail_on = "info";
@@ -38,7 +39,8 @@ int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options);
 Result<std::vector<std::filesystem::path>> rulePackPaths(const config::Config& config,
                                                          const std::string& config_path,
                                                          const std::vector<std::string>& overrides);
-posture::ScanOptions scanOptionsFrom(const config::Config& config);
+// Scan options from the config; config_path resolves relative paths.
+posture::ScanOptions scanOptionsFrom(const config::Config& config, const std::string& config_path);
 
 int runCommand(const GlobalOptions& global, const RunOptions& options);
 int verifyCommand(const GlobalOptions& global, const VerifyCommandOptions& options);

@@ -177,6 +177,7 @@ class PostureScheduler {
         static_cast<uint32_t>(report.count(v1::CHECK_STATUS_NOT_APPLICABLE)));
     summary.set_error(static_cast<uint32_t>(report.count(v1::CHECK_STATUS_ERROR)));
     summary.set_inventory_items(static_cast<uint32_t>(inventory.size()));
+    if (auto feed = posture::cveFeedRecord(context)) *summary.mutable_cve_feed() = std::move(*feed);
     summary.mutable_elapsed()->set_seconds(report.elapsed.count() / 1'000'000);
     summary.mutable_elapsed()->set_nanos(static_cast<int32_t>(report.elapsed.count() % 1'000'000) *
                                          1000);
@@ -307,7 +308,7 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
                rules->rules.size(), rules->files.size(), rules->digest.substr(0, 16),
                formatDuration(toNanos(config->posture().scan_interval())));
   std::optional<PostureScheduler> posture_scans;
-  posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config),
+  posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config, global.config_path),
                         toNanos(config->posture().scan_interval()), pipeline);
   if (options.load_test_rate > 0) {
     spdlog::warn("load test: sealing {} synthetic records per second", options.load_test_rate);

@@ -136,7 +136,12 @@ void printJson(const posture::ScanReport& report, posture::ScanContext& context)
     if (i) out += ",";
     evidence::appendJson(inventory[i], out);
   }
-  out += "]}\n";
+  out += "]";
+  if (auto feed = posture::cveFeedRecord(context)) {
+    out += ",\"cve_feed\":";
+    evidence::appendJson(*feed, out);
+  }
+  out += "}\n";
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
@@ -172,8 +177,13 @@ Result<std::vector<fs::path>> rulePackPaths(const config::Config& config,
                                          " exists");
 }
 
-posture::ScanOptions scanOptionsFrom(const config::Config& config) {
+posture::ScanOptions scanOptionsFrom(const config::Config& config, const std::string& config_path) {
   posture::ScanOptions options;
+  if (const std::string& feed = config.posture().cve_feed(); !feed.empty()) {
+    // Relative to the config file, as rule packs are.
+    options.cve_feed =
+        fs::path(feed).is_relative() ? (fs::path(config_path).parent_path() / feed).string() : feed;
+  }
   for (const auto& a : config.posture().allowed_listeners()) {
     options.allowed_listeners.push_back({a.protocol(), a.port(), a.address(), a.process()});
   }
@@ -221,7 +231,9 @@ int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options) 
   fs::path root = options.root.empty() ? fs::path("/") : fs::absolute(options.root);
   if (root != "/") root = root.lexically_normal();
   if (root.string().size() > 1 && root.string().back() == '/') root = root.parent_path();
-  posture::ScanContext context(HostRoot(root), scanOptionsFrom(*config));
+  posture::ScanOptions scan_options = scanOptionsFrom(*config, global.config_path);
+  if (!options.cve_feed.empty()) scan_options.cve_feed = options.cve_feed;
+  posture::ScanContext context(HostRoot(root), std::move(scan_options));
   auto select = [&](const posture::LoadedRule& r) {
     if (options.rule_ids.empty()) return true;
     return std::any_of(options.rule_ids.begin(), options.rule_ids.end(), [&](const std::string& g) {

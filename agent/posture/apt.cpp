@@ -212,6 +212,16 @@ std::vector<InstalledPackage> parseDpkgStatus(std::string_view text,
         pkg.arch = std::string(p.get("Architecture"));
         pkg.version = std::string(p.get("Version"));
         pkg.held = status.starts_with("hold ");
+        // "Source: openssl" or "Source: glibc (2.36-9+deb12u4)"; absent: same
+        // name and version as the binary package.
+        std::string_view source = p.get("Source");
+        size_t paren = source.find(" (");
+        pkg.source = std::string(source.substr(0, paren));
+        if (paren != std::string_view::npos && source.ends_with(')')) {
+          pkg.source_version = std::string(source.substr(paren + 2, source.size() - paren - 3));
+        }
+        if (pkg.source.empty()) pkg.source = pkg.name;
+        if (pkg.source_version.empty()) pkg.source_version = pkg.version;
         if (pkg.name.empty() || pkg.version.empty() || pkg.arch.empty()) {
           if (problems) {
             problems->push_back("status:" + std::to_string(p.line) +

@@ -15,7 +15,9 @@ struct InstalledPackage {
   std::string name;
   std::string arch;  // as dpkg records it ("all" included)
   std::string version;
-  bool held = false;  // "hold ok installed"
+  bool held = false;           // "hold ok installed"
+  std::string source;          // source package ("Source:", else the name)
+  std::string source_version;  // its version ("Source: x (V)", else the version)
 };
 
 // Packages dpkg has installed, from the text of /var/lib/dpkg/status.

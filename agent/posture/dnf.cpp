@@ -338,7 +338,7 @@ Result<DnfState> readDnfState(const HostRoot& root, const std::vector<RpmPackage
         if (it == newest.end()) continue;
         std::string have = it->second->evr();
         if (compareRpmVersions(p.evr(), have) <= 0) continue;
-        state.matches.push_back({a.id, a.type, a.severity, p, have});
+        state.matches.push_back({a.id, a.type, a.severity, a.cves, p, have});
       }
     }
   }
@@ -373,6 +373,9 @@ Result<DnfState> readDnfState(const HostRoot& root, const std::vector<RpmPackage
     }
     if (std::find(u.advisories.begin(), u.advisories.end(), m.advisory) == u.advisories.end()) {
       u.advisories.push_back(m.advisory);
+    }
+    for (const auto& cve : m.cves) {
+      if (std::find(u.cves.begin(), u.cves.end(), cve) == u.cves.end()) u.cves.push_back(cve);
     }
     u.security = u.security || m.type == "security";
   }

@@ -53,6 +53,7 @@ struct AdvisoryMatch {
   std::string advisory;
   std::string type;
   std::string severity;
+  std::vector<std::string> cves;  // the advisory's CVE references
   RpmPackage package;             // the version the advisory brings
   std::string installed_version;  // the newest installed one, "[E:]V-R"
 };

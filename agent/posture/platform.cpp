@@ -51,6 +51,8 @@ OsRelease parseOsRelease(std::string_view text) {
       os.id = value;
     } else if (key == "VERSION_ID") {
       os.version_id = value;
+    } else if (key == "VERSION_CODENAME") {
+      os.version_codename = value;
     } else if (key == "PRETTY_NAME") {
       os.pretty_name = value;
     } else if (key == "ID_LIKE") {

@@ -14,6 +14,7 @@ struct OsRelease {
   std::string id;                    // "debian", "ubuntu", "amzn"
   std::vector<std::string> id_like;  // "rhel fedora" -> {"rhel", "fedora"}
   std::string version_id;            // "12", "22.04", "2023"
+  std::string version_codename;      // "bookworm", "jammy"; empty when not given
   std::string pretty_name;
   std::string source;  // the file it was read from
 };

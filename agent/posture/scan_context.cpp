@@ -400,6 +400,29 @@ const Ec2Facts& ScanContext::ec2() {
   return *ec2_;
 }
 
+const Result<CveReport>& ScanContext::cves() {
+  if (cves_) return *cves_;
+  const auto& os = this->os();
+  if (options_.cve_feed.empty()) {
+    cves_ = Error(ErrorCode::kNotFound, "no CVE feed configured (posture.cve_feed)");
+  } else if (!os.ok()) {
+    cves_ = os.error();
+  } else if (os->id != "debian") {
+    cves_ = Error(ErrorCode::kUnavailable,
+                  "the Debian security tracker feed covers Debian only (" + os->pretty_name + ")");
+  } else if (os->version_codename.empty()) {
+    cves_ = Error(ErrorCode::kInvalidArgument,
+                  os->source + ": no VERSION_CODENAME to pick the feed's release");
+  } else if (auto status = root_.read("/var/lib/dpkg/status", 256ULL << 20); !status.ok()) {
+    cves_ = status.error();
+  } else {
+    std::vector<std::string> problems;
+    cves_ =
+        readCveFeed(options_.cve_feed, os->version_codename, parseDpkgStatus(*status, &problems));
+  }
+  return *cves_;
+}
+
 const KernelModules& ScanContext::kernelModules() {
   if (modules_) return *modules_;
   KernelModules m;

@@ -11,6 +11,7 @@
 #include "agent/core/host_root.h"
 #include "agent/core/result.h"
 #include "agent/posture/apt.h"
+#include "agent/posture/cve_feed.h"
 #include "agent/posture/disks.h"
 #include "agent/posture/dnf.h"
 #include "agent/posture/kernel.h"
@@ -35,6 +36,9 @@ struct ScanOptions {
   // when the machine looks like EC2 (DMI); set (tests, proxies): always asked.
   std::string imds_endpoint;
   std::chrono::milliseconds imds_timeout{1000};
+  // Debian security tracker JSON on the scanning host (not in the scanned
+  // root); empty: no CVE matching.
+  std::string cve_feed;
   SystemTime now = std::chrono::system_clock::now();
 };
 
@@ -117,6 +121,9 @@ class ScanContext {
   const Result<std::vector<VolumeEncryption>>& volumes();
   const Ec2Facts& ec2();
   const KernelModules& kernelModules();
+  // Open CVEs of the installed packages from options().cve_feed; an error
+  // says why there are none (no feed, not Debian, feed unreadable).
+  const Result<CveReport>& cves();
 
  private:
   // Whether the packages are rpm's: an rpm database and no dpkg status.
@@ -140,6 +147,7 @@ class ScanContext {
   std::optional<Result<std::vector<VolumeEncryption>>> volumes_;
   std::optional<Ec2Facts> ec2_;
   std::optional<KernelModules> modules_;
+  std::optional<Result<CveReport>> cves_;
 };
 
 // Parsers the context uses, exposed for tests and fuzzing.

@@ -1,5 +1,6 @@
 #include "agent/posture/scanner.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "agent/posture/checks/util.h"
@@ -133,6 +134,20 @@ std::vector<demarc::v1::InventoryItem> collectInventory(ScanContext& context) {
       a["security"] = p.security ? "true" : "false";
       if (!p.suites.empty()) a["suites"] = joinList(p.suites);
       if (!p.advisories.empty()) a["advisories"] = joinList(p.advisories);
+      if (!p.cves.empty()) a["cves"] = joinList(p.cves);
+      out.push_back(std::move(i));
+    }
+  }
+  if (const auto& cves = context.cves(); cves.ok()) {
+    for (const auto& c : cves->open) {
+      auto i = item("cve", c.cve, cves->feed.path);
+      auto& a = *i.mutable_attributes();
+      a["source_package"] = c.source_package;
+      a["packages"] = joinList(c.binaries);
+      a["installed"] = c.installed_version;
+      a["fixed"] = c.fixable() ? c.fixed_version : "none yet";
+      a["urgency"] = c.urgency;
+      a["feed_sha256"] = cves->feed.sha256;
       out.push_back(std::move(i));
     }
   }
@@ -175,6 +190,23 @@ std::vector<demarc::v1::InventoryItem> collectInventory(ScanContext& context) {
     }
   }
   return out;
+}
+
+std::optional<demarc::v1::CveFeed> cveFeedRecord(ScanContext& context) {
+  const auto& cves = context.cves();
+  if (!cves.ok()) return std::nullopt;
+  demarc::v1::CveFeed feed;
+  feed.set_path(cves->feed.path);
+  feed.set_sha256(cves->feed.sha256);
+  feed.mutable_modified()->set_seconds(
+      std::chrono::duration_cast<std::chrono::seconds>(cves->feed.modified.time_since_epoch())
+          .count());
+  feed.set_release(cves->feed.release);
+  feed.set_entries(static_cast<uint32_t>(cves->feed.entries));
+  feed.set_open(static_cast<uint32_t>(cves->open.size()));
+  feed.set_fixable(static_cast<uint32_t>(std::count_if(
+      cves->open.begin(), cves->open.end(), [](const OpenCve& c) { return c.fixable(); })));
+  return feed;
 }
 
 }  // namespace demarc::posture

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,9 @@ demarc::v1::Finding toFinding(const RuleResult& result);
 // Host inventory worth sealing beside the findings: the OS, kernels,
 // pending updates, listening sockets and volumes.
 std::vector<demarc::v1::InventoryItem> collectInventory(ScanContext& context);
+
+// The CVE feed the context matched, for the scan summary; empty when no
+// feed was configured or it could not be read (the rule says why).
+std::optional<demarc::v1::CveFeed> cveFeedRecord(ScanContext& context);
 
 }  // namespace demarc::posture

@@ -14,6 +14,7 @@ struct PendingUpdate {
   std::string candidate_version;
   std::vector<std::string> suites;      // apt: every suite offering the candidate
   std::vector<std::string> advisories;  // dnf: advisory ids naming a newer version
+  std::vector<std::string> cves;        // dnf: CVEs those advisories fix
   bool security = false;                // from a security suite, or a security advisory
   bool held = false;
 };

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "agent/core/encoding.h"
 #include "tests/e2e/agent_fixture.h"
 
 namespace demarc::testing {
@@ -113,14 +114,60 @@ TEST(Scan, BadRulePackAndBadRootAreUsageErrors) {
   EXPECT_NE(noroot.err.find("not a folder"), std::string::npos);
 }
 
+// A Debian security tracker feed naming a fix for openssh newer than the
+// image's, and one for dpkg newer than any installed version.
+constexpr const char* kTrackerFeed = R"({
+  "openssh": {"CVE-2099-0001": {"releases": {"bookworm": {
+      "status": "resolved", "fixed_version": "1:9.2p1-2+deb12u9", "urgency": "high"}}}},
+  "dpkg": {"CVE-2099-0002": {"releases": {"bookworm": {
+      "status": "resolved", "fixed_version": "99.0", "urgency": "low"}}}}
+})";
+
+TEST(Scan, CveFeedFindingAndItsDigest) {
+  TempDir dir;
+  writeImage(dir);
+  dir.write("image/etc/os-release",
+            "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n"
+            "PRETTY_NAME=\"Debian GNU/Linux 12\"\n");
+  dir.write("image/var/lib/dpkg/status",
+            "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\n"
+            "Source: openssh\nVersion: 1:9.2p1-2\n");
+  auto feed = dir.write("tracker.json", kTrackerFeed);
+  std::string root = (dir / "image").string();
+  auto r = demarc(dir, {"scan", "--root", root, "--rules", kRules, "--rule", "patch-fixable-cves",
+                        "--cve-feed", feed.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(statuses(r.out)["patch-fixable-cves"], "CHECK_STATUS_FAIL");
+  EXPECT_NE(r.out.find("CVE-2099-0001 in openssh 1:9.2p1-2 (fixed in 1:9.2p1-2+deb12u9)"),
+            std::string::npos)
+      << r.out;
+  std::string sha = toHex(sha256(kTrackerFeed));
+  EXPECT_NE(r.out.find("\"cve_feed\":{\"path\":\"" + feed.string() + "\",\"sha256\":\"" + sha),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"kind\":\"cve\",\"name\":\"CVE-2099-0001\""), std::string::npos);
+  // Without a feed the rule is not applicable; a broken feed is an error.
+  auto none = demarc(
+      dir, {"scan", "--root", root, "--rules", kRules, "--rule", "patch-fixable-cves", "--json"});
+  EXPECT_EQ(statuses(none.out)["patch-fixable-cves"], "CHECK_STATUS_NOT_APPLICABLE");
+  auto broken =
+      demarc(dir, {"scan", "--root", root, "--rules", kRules, "--rule", "patch-fixable-cves",
+                   "--cve-feed", dir.write("bad.json", "{\"x\": [").string(), "--json"});
+  EXPECT_EQ(statuses(broken.out)["patch-fixable-cves"], "CHECK_STATUS_ERROR");
+  EXPECT_NE(broken.out.find("bad.json"), std::string::npos);
+}
+
 TEST(Run, SealsPostureFindingsInventoryAndSummary) {
   TempDir dir;
   auto config = writeAgentConfig(dir, "", "200ms", "50ms");
-  // The real packs, not the fixture's minimal one.
+  // The real packs, not the fixture's minimal one, and a CVE feed given
+  // relative to the config file.
   std::string text = readAll(config);
   size_t from = text.find("rule_packs: [");
   text.replace(from, text.find(']', from) - from + 1, "rule_packs: [" + kRules + "]");
+  text += "\n  cve_feed: tracker.json\n";
   dir.write("demarc.yaml", text);
+  dir.write("tracker.json", kTrackerFeed);
   Subprocess agent(agentArgs(config), dir.path());
   ASSERT_TRUE(agent.waitForErr("posture scan", 60s)) << agent.err();
   ASSERT_TRUE(agent.waitForErr("heartbeat:", 20s)) << agent.err();
@@ -134,6 +181,13 @@ TEST(Run, SealsPostureFindingsInventoryAndSummary) {
   EXPECT_NE(all.find("\"inventory\":{\"kind\":\"os\""), std::string::npos);
   EXPECT_NE(all.find("\"scan\":{\"scan_id\":"), std::string::npos);
   EXPECT_NE(all.find("\"rules_digest\":"), std::string::npos);
+  if (readAll("/etc/os-release").find("\nID=debian") != std::string::npos) {
+    // This host's dpkg is older than the feed's fix.
+    EXPECT_NE(all.find("\"cve_feed\":{\"path\":\"" + (dir / "tracker.json").string() +
+                       "\",\"sha256\":\"" + toHex(sha256(kTrackerFeed))),
+              std::string::npos);
+    EXPECT_NE(all.find("CVE-2099-0002 in dpkg"), std::string::npos);
+  }
   auto verify = demarc(dir, {"verify", (dir / "evidence").string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }

@@ -1,10 +1,13 @@
 // Any bytes as dpkg status, an apt list, a Release file, a /proc/net
-// table, dnf's updateinfo.xml, repomd.xml or a .repo file; and as two
+// table, dnf's updateinfo.xml, repomd.xml or a .repo file, the Debian
+// security tracker's JSON; and as two
 // versions to compare. Parsers skip what they cannot
 // read; they never crash.
+#include <sstream>
 #include <string_view>
 
 #include "agent/posture/apt.h"
+#include "agent/posture/cve_feed.h"
 #include "agent/posture/deb822.h"
 #include "agent/posture/debian_version.h"
 #include "agent/posture/dnf.h"
@@ -40,6 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)demarc::posture::parseUpdateInfo(text, &problems);
   (void)demarc::posture::updateInfoLocation(text);
   (void)demarc::posture::enabledRepoIds(text);
+  std::istringstream feed{std::string(text)};
+  (void)demarc::posture::parseDebianTracker(feed, "bookworm");
   size_t half = size / 2;
   std::string_view a = text.substr(0, half);
   std::string_view b = text.substr(half);

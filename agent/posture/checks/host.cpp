@@ -131,6 +131,46 @@ void validateEc2Check(const rules::v1::Check& check, std::vector<std::string>& p
     problems.push_back("setting: required");
 }
 
+namespace {
+
+CheckOutcome fixableCveOutcome(const rules::v1::PatchCheck& spec, ScanContext& context) {
+  const auto& cves = context.cves();
+  if (!cves.ok()) {
+    if (cves.error().code() == ErrorCode::kNotFound ||
+        cves.error().code() == ErrorCode::kUnavailable) {
+      return CheckOutcome::notApplicable(cves.error().message());
+    }
+    return CheckOutcome::error(cves.error().message());
+  }
+  std::vector<std::string> fixable;
+  size_t unfixed = 0;
+  for (const auto& c : cves->open) {
+    if (!c.fixable()) {
+      ++unfixed;
+      continue;
+    }
+    fixable.push_back(c.cve + " in " + c.source_package + " " + c.installed_version +
+                      " (fixed in " + c.fixed_version + ")");
+  }
+  std::string observed = std::to_string(fixable.size()) + " CVEs with a fix not installed (" +
+                         std::to_string(unfixed) + " more without a fix yet)";
+  if (!fixable.empty()) {
+    std::vector<std::string> first(fixable.begin(),
+                                   fixable.begin() + std::min<size_t>(fixable.size(), 10));
+    observed += ": " + joinList(first) + (fixable.size() > 10 ? ", ..." : "");
+  }
+  const CveFeedInfo& feed = cves->feed;
+  std::string source = feed.path + " (sha256 " + feed.sha256.substr(0, 16) + ", modified " +
+                       formatTime(feed.modified) + ", release " + feed.release +
+                       "), /var/lib/dpkg/status";
+  std::string expected = "at most " + std::to_string(spec.max_fixable_cves()) +
+                         " CVEs whose fixed version is not installed";
+  return fixable.size() <= spec.max_fixable_cves() ? CheckOutcome::pass(observed, expected, source)
+                                                   : CheckOutcome::fail(observed, expected, source);
+}
+
+}  // namespace
+
 CheckOutcome runPatchCheck(const rules::v1::Check& check, ScanContext& context) {
   const auto& spec = check.patches();
   std::vector<CheckOutcome> outcomes;
@@ -194,13 +234,16 @@ CheckOutcome runPatchCheck(const rules::v1::Check& check, ScanContext& context) 
                             : CheckOutcome::fail(observed, expected, source));
     }
   }
+  if (spec.has_max_fixable_cves()) outcomes.push_back(fixableCveOutcome(spec, context));
   return combineOutcomes(outcomes);
 }
 
 void validatePatchCheck(const rules::v1::Check& check, std::vector<std::string>& problems) {
   const auto& p = check.patches();
-  if (!p.has_max_security_updates() && p.max_days_since_update() == 0 && !p.kernel_current()) {
-    problems.push_back("give max_security_updates, max_days_since_update or kernel_current");
+  if (!p.has_max_security_updates() && p.max_days_since_update() == 0 && !p.kernel_current() &&
+      !p.has_max_fixable_cves()) {
+    problems.push_back(
+        "give max_security_updates, max_days_since_update, kernel_current or max_fixable_cves");
   }
 }
 

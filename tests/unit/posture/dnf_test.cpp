@@ -147,10 +147,11 @@ class DnfRoot : public ::testing::Test {
 TEST_F(DnfRoot, AdvisoriesForNewerVersionsOfInstalledPackages) {
   cache("amazonlinux-0123456789abcdef",
         update("A-1", "security",
-               pkg("openssl", "1", "3.0.8", "2", "x86_64") +       // newer: pending
-                   pkg("openssl", "1", "3.0.8", "2", "i686") +     // other arch: not installed
-                   pkg("curl", "0", "8.0", "1", "x86_64") +        // not installed
-                   pkg("kernel", "0", "6.1.10", "1", "x86_64")) +  // older than the newest
+               pkg("openssl", "1", "3.0.8", "2", "x86_64") +     // newer: pending
+                   pkg("openssl", "1", "3.0.8", "2", "i686") +   // other arch: not installed
+                   pkg("curl", "0", "8.0", "1", "x86_64") +      // not installed
+                   pkg("kernel", "0", "6.1.10", "1", "x86_64"),  // older than the newest
+               "    <references><reference type=\"cve\" id=\"CVE-2024-7\"/></references>\n") +
             update("A-2", "bugfix", pkg("bash", "0", "5.2~rc1", "1", "x86_64")) +  // ~ is older
             update("A-3", "enhancement", pkg("bash", "0", "5.2^git1", "1", "x86_64")) +
             update("A-4", "security", pkg("zlib", "0", "9.9", "1", "x86_64")));  // epoch 1 wins
@@ -176,6 +177,7 @@ TEST_F(DnfRoot, AdvisoriesForNewerVersionsOfInstalledPackages) {
   EXPECT_TRUE(pending[1].security);
   EXPECT_EQ(pending[1].candidate_version, "1:3.0.8-2");
   EXPECT_EQ(pending[1].advisories, std::vector<std::string>{"A-1"});
+  EXPECT_EQ(pending[1].cves, std::vector<std::string>{"CVE-2024-7"});
   EXPECT_NE(state->updates.source.find("h-updateinfo.xml (fetched "), std::string::npos)
       << state->updates.source;
 }
