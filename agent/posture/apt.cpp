@@ -304,16 +304,34 @@ Result<AptState> readAptState(const HostRoot& root) {
     source.list = name;
     state.sources.push_back(source);
     const PackageSource* src = &state.sources.back();
-    auto text = readMaybeCompressed(root, std::string(kListsDir) + "/" + name, kMaxListBytes);
-    if (!text.ok()) {
-      state.problems.push_back(text.error().message());
-      continue;
-    }
-    forEachParagraph(*text, [&](const Paragraph& p) {
+    // Kept apart until the whole list has read well: apt ignores a damaged list.
+    std::vector<std::pair<std::string, Offer>> found;
+    auto offer = [&](const Paragraph& p) {
       auto it = installed.find(key(p.get("Package"), p.get("Architecture"), state.native_arch));
       if (it == installed.end() || p.get("Version").empty()) return;
-      offers[it->first].push_back({std::string(p.get("Version")), src});
-    });
+      found.push_back({it->first, {std::string(p.get("Version")), src}});
+    };
+    // Lists are large (Debian's main: ~45 MB once decompressed): parse the
+    // complete paragraphs of each piece as it comes and keep only the tail.
+    std::string pending;
+    auto status = readMaybeCompressedChunks(
+        root, std::string(kListsDir) + "/" + name,
+        [&](std::string_view piece) {
+          pending.append(piece);
+          size_t end = pending.rfind("\n\n");
+          if (end != std::string::npos) {
+            forEachParagraph(std::string_view(pending).substr(0, end + 1), offer);
+            pending.erase(0, end + 2);
+          }
+          return true;
+        },
+        kMaxListBytes);
+    if (!status.ok()) {
+      state.problems.push_back(status.error().message());
+      continue;
+    }
+    forEachParagraph(pending, offer);
+    for (auto& [package, o] : found) offers[package].push_back(std::move(o));
   }
 
   for (const auto& entry : installed) {

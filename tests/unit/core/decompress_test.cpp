@@ -87,6 +87,32 @@ TEST(Decompress, TruncatedAndGarbageAreErrors) {
   }
 }
 
+TEST(Decompress, InPiecesWithoutHoldingTheOutput) {
+  std::string plain = sample();
+  for (auto [data, kind] :
+       {std::pair{gzip(plain), Compression::kGzip}, std::pair{xz(plain), Compression::kXz},
+        std::pair{lz4(plain), Compression::kLz4}, std::pair{bzip2(plain), Compression::kBzip2},
+        std::pair{zstd(plain), Compression::kZstd}, std::pair{plain, Compression::kNone}}) {
+    std::string joined;
+    size_t pieces = 0;
+    size_t largest = 0;
+    auto status = decompressChunks(data, kind, [&](std::string_view piece) {
+      joined.append(piece);
+      largest = std::max(largest, piece.size());
+      ++pieces;
+      return true;
+    });
+    ASSERT_TRUE(status.ok()) << status.error().message();
+    EXPECT_EQ(joined, plain);
+    EXPECT_GT(pieces, 1u);
+    EXPECT_LE(largest, 65536u);
+    // The consumer can stop early; that is not an error.
+    size_t calls = 0;
+    EXPECT_TRUE(decompressChunks(data, kind, [&](std::string_view) { return ++calls < 2; }).ok());
+    EXPECT_EQ(calls, 2u);
+  }
+}
+
 TEST(Decompress, OutputIsCapped) {
   std::string plain = sample();
   for (auto [data, kind] :
@@ -108,6 +134,12 @@ TEST(Decompress, ByFileExtension) {
   EXPECT_EQ(*readMaybeCompressed(root, "/z-updateinfo.xml.zst"), plain);
   dir.write("w-primary.sqlite.bz2", bzip2(plain));
   EXPECT_EQ(*readMaybeCompressed(root, "/w-primary.sqlite.bz2"), plain);
+  dir.write("empty_Packages", "");
+  EXPECT_EQ(*readMaybeCompressed(root, "/empty_Packages"), "");
+  std::filesystem::create_directories(dir / "folder.gz");
+  auto folder = readMaybeCompressed(root, "/folder.gz");
+  ASSERT_FALSE(folder.ok());
+  EXPECT_NE(folder.error().message().find("folder.gz"), std::string::npos);
   dir.write("y_Packages.xz", "garbage");
   auto r = readMaybeCompressed(root, "/y_Packages.xz");
   ASSERT_FALSE(r.ok());

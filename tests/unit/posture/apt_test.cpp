@@ -1,6 +1,9 @@
 #include "agent/posture/apt.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
 
 #include "tests/support/temp_dir.h"
 
@@ -125,6 +128,53 @@ TEST(Apt, DamagedFilesAreProblemsNotFailures) {
       << state->problems[0];
   EXPECT_NE(state->problems[1].find("Packages.lz4"), std::string::npos) << state->problems[1];
   EXPECT_TRUE(state->pending.empty());
+}
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// Lists are parsed piece by piece as they decompress: paragraphs cut by a
+// piece boundary still count, and a list that breaks halfway counts for
+// nothing (as with apt), not for its first half.
+TEST(Apt, LargeListsInPiecesAndDamagedOnesNotAtAll) {
+  testing::TempDir root;
+  writeLists(root);
+  std::string big;
+  for (int i = 0; i < 20000; ++i) {
+    big += "Package: filler" + std::to_string(i) + "\nArchitecture: amd64\nVersion: 1.0\n\n";
+    if (i == 9000) big += "Package: bash\nArchitecture: amd64\nVersion: 5.2.15-2+b20\n\n";
+  }
+  big += "Package: inmain\nArchitecture: amd64\nVersion: 1.5\n";  // last, no blank line
+  const std::string lists = "var/lib/apt/lists/";
+  root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", "");
+  root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.gz",
+             gzip(big));
+  auto state = readAptState(HostRoot(root.path()));
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  auto names = pendingNames(*state);
+  EXPECT_NE(std::find(names.begin(), names.end(), "bash 5.2.15-2+b20"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "inmain 1.5"), names.end());
+
+  std::string cut = gzip(big);
+  cut.resize(cut.size() * 2 / 3);
+  root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.gz", cut);
+  auto damaged = readAptState(HostRoot(root.path()));
+  ASSERT_TRUE(damaged.ok());
+  auto after = pendingNames(*damaged);
+  EXPECT_EQ(std::find(after.begin(), after.end(), "bash 5.2.15-2+b20"), after.end());
+  ASSERT_FALSE(damaged->problems.empty());
+  EXPECT_NE(damaged->problems.back().find("Packages.gz"), std::string::npos);
 }
 
 TEST(Apt, MissingStatusIsAnErrorNamingIt) {
