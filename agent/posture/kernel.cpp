@@ -56,6 +56,29 @@ KernelStatus readKernelStatus(const HostRoot& root) {
   return status;
 }
 
+void applyRpmRebootRule(KernelStatus& status, const std::vector<RpmPackage>& installed,
+                        SystemTime booted, const std::vector<std::string>& extra_names) {
+  static const char* const kNeedReboot[] = {"kernel", "kernel-core",    "kernel-rt",
+                                            "glibc",  "linux-firmware", "systemd",
+                                            "dbus",   "dbus-broker",    "dbus-daemon"};
+  auto needs = [&](const std::string& name) {
+    return std::find(std::begin(kNeedReboot), std::end(kNeedReboot), name) !=
+               std::end(kNeedReboot) ||
+           std::find(extra_names.begin(), extra_names.end(), name) != extra_names.end();
+  };
+  auto boot = std::chrono::duration_cast<std::chrono::seconds>(booted.time_since_epoch()).count();
+  status.reboot_flag = false;
+  status.reboot_flag_packages.clear();
+  status.reboot_source = "/var/lib/rpm/rpmdb.sqlite (install times), /proc/stat (boot time)";
+  for (const auto& p : installed) {
+    if (p.install_time > boot && needs(p.name)) {
+      status.reboot_flag = true;
+      status.reboot_flag_packages.push_back(p.name + "-" + p.evr());
+    }
+  }
+  std::sort(status.reboot_flag_packages.begin(), status.reboot_flag_packages.end());
+}
+
 LastPackageChange readLastPackageChange(const HostRoot& root) {
   LastPackageChange change;
   auto log = root.read("/var/log/dpkg.log", 256ULL << 20);

@@ -7,6 +7,7 @@
 #include "agent/core/clock.h"
 #include "agent/core/host_root.h"
 #include "agent/posture/apt.h"
+#include "agent/posture/rpmdb.h"
 
 namespace demarc::posture {
 
@@ -19,11 +20,19 @@ struct KernelStatus {
   // /var/run/reboot-required (Debian, Ubuntu) and the packages it names.
   bool reboot_flag = false;
   std::vector<std::string> reboot_flag_packages;
+  std::string reboot_source = "/var/run/reboot-required";  // where the flag was read
 };
 
 // Kernels from /boot/vmlinuz-* under root (distribution-neutral), ordered by
 // version; the running one from /proc when the root is live.
 KernelStatus readKernelStatus(const HostRoot& root);
+
+// rpm systems have no reboot flag file; `dnf needs-restarting -r` says a
+// reboot is needed when the kernel, glibc, systemd, dbus or linux-firmware
+// (and names listed in /etc/dnf/plugins/needs-restarting.d/*.conf) were
+// installed after boot. Sets the flag that way.
+void applyRpmRebootRule(KernelStatus& status, const std::vector<RpmPackage>& installed,
+                        SystemTime booted, const std::vector<std::string>& extra_names);
 
 struct LastPackageChange {
   std::optional<SystemTime> when;

@@ -229,7 +229,7 @@ CheckOutcome runPatchCheck(const rules::v1::Check& check, ScanContext& context) 
             (k.reboot_flag_packages.empty() ? "" : " by " + joinList(k.reboot_flag_packages));
       }
       bool ok = !k.newer_kernel_installed && !k.reboot_flag;
-      std::string source = "/proc/sys/kernel/osrelease, /boot, /var/run/reboot-required";
+      std::string source = "/proc/sys/kernel/osrelease, /boot, " + k.reboot_source;
       outcomes.push_back(ok ? CheckOutcome::pass(observed, expected, source)
                             : CheckOutcome::fail(observed, expected, source));
     }

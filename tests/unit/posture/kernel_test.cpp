@@ -32,6 +32,28 @@ TEST(Kernel, RebootRequiredFlagAndPackages) {
             (std::vector<std::string>{"linux-image-6.1.0-57-amd64", "libc6"}));
 }
 
+// dnf needs-restarting -r: core packages installed after boot need a reboot.
+TEST(Kernel, RpmRebootRuleFromInstallTimes) {
+  auto at = [](uint32_t t) { return t; };
+  std::vector<RpmPackage> installed = {
+      {"kernel", "", "6.1.112", "122.amzn2023", "x86_64", at(2000)},     // after boot
+      {"glibc", "", "2.34", "100.amzn2023", "x86_64", at(500)},          // before boot
+      {"openssl-libs", "1", "3.0.8", "1.amzn2023", "x86_64", at(3000)},  // not a reboot package
+      {"custom-agent", "", "1.0", "1", "noarch", at(2500)},              // listed in .conf
+  };
+  KernelStatus status;
+  SystemTime booted(std::chrono::seconds(1000));
+  applyRpmRebootRule(status, installed, booted, {});
+  EXPECT_TRUE(status.reboot_flag);
+  EXPECT_EQ(status.reboot_flag_packages, std::vector<std::string>{"kernel-6.1.112-122.amzn2023"});
+  EXPECT_NE(status.reboot_source.find("rpmdb.sqlite"), std::string::npos);
+  applyRpmRebootRule(status, installed, booted, {"custom-agent"});
+  EXPECT_EQ(status.reboot_flag_packages.size(), 2u);
+  applyRpmRebootRule(status, installed, SystemTime(std::chrono::seconds(4000)), {"custom-agent"});
+  EXPECT_FALSE(status.reboot_flag);  // rebooted since
+  EXPECT_TRUE(status.reboot_flag_packages.empty());
+}
+
 TEST(Kernel, LiveHostReportsTheRunningKernel) {
   auto status = readKernelStatus(HostRoot("/"));
   EXPECT_EQ(status.running,
