@@ -99,9 +99,13 @@ case "$cmd" in
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     ctest_log=$(mktemp)
+    echo "== build done after ${SECONDS}s; ctest =="
     ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900 | tee "$ctest_log"
+    echo "== ctest done after ${SECONDS}s =="
     run_fuzz
+    echo "== fuzzing done after ${SECONDS}s =="
     run_bench
+    echo "== benchmarks done after ${SECONDS}s =="
     # The suite's result last, where CI reads it: "tests: N passed, N failed".
     summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$ctest_log" | tail -1)
     rm -f "$ctest_log"
