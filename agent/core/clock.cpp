@@ -98,8 +98,7 @@ std::optional<SystemTime> parseTime(std::string_view s) {
   tm.tm_sec = sec;
   time_t secs = timegm(&tm);
   secs -= static_cast<time_t>(offset_minutes) * 60;
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
+  return fromUnixTime(secs, nanos);
 }
 
 }  // namespace demarc

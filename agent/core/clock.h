@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +32,12 @@ std::string formatTime(SystemTime t);
 std::optional<SystemTime> parseTime(std::string_view text);
 // UTC calendar date of t: 2026-11-30.
 std::string formatDate(SystemTime t);
+
+// A time given as seconds (and nanoseconds) since the Unix epoch, as struct
+// stat, /proc and file formats give it. The caller keeps it in range.
+inline SystemTime fromUnixTime(int64_t seconds, int64_t nanos = 0) {
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
+}
 
 }  // namespace demarc

@@ -51,8 +51,7 @@ SystemTime fromTimestamp(const google::protobuf::Timestamp& ts) {
   constexpr int64_t kMaxSeconds = 4'000'000'000;   // 2096
   int64_t secs = std::clamp<int64_t>(ts.seconds(), kMinSeconds, kMaxSeconds);
   int32_t nanos = std::clamp<int32_t>(ts.nanos(), 0, 999'999'999);
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
+  return fromUnixTime(secs, nanos);
 }
 
 std::string_view recordKind(const v1::Record& record) {

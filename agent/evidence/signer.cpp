@@ -143,8 +143,7 @@ Result<Signer> Signer::loadOrCreate(const std::filesystem::path& path) {
   Signer signer(std::move(key));
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
-    signer.created_ = SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    signer.created_ = fromUnixTime(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   }
   return signer;
 }

@@ -203,8 +203,7 @@ Result<CveReport> readCveFeed(const std::string& path, std::string_view release,
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail(errnoError("stat", errno));
   if (!S_ISREG(st.st_mode)) return fail(Error(ErrorCode::kInvalidArgument, "not a regular file"));
-  report.feed.modified = SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(st.st_mtim.tv_sec)));
+  report.feed.modified = fromUnixTime(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 
   Result<TrackerEntries> entries = TrackerEntries{};
   Compression kind = compressionOf(path);

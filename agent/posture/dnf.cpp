@@ -190,11 +190,6 @@ std::string repoIdOfCacheDir(std::string_view name) {
   return std::string(name.substr(0, name.size() - kHash - 1));
 }
 
-SystemTime mtimeOf(const struct stat& st) {
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-}
-
 }  // namespace
 
 Result<std::vector<Advisory>> parseUpdateInfo(std::string_view xml,
@@ -274,7 +269,7 @@ Result<DnfState> readDnfState(const HostRoot& root, const std::vector<RpmPackage
       std::string dir = std::string(base) + "/" + entry.name;
       auto st = root.lstat(dir + "/repodata/repomd.xml");
       if (!st.ok() || !S_ISREG(st->st_mode)) continue;
-      DnfRepoCache cache{id, dir, {}, mtimeOf(*st)};
+      DnfRepoCache cache{id, dir, {}, fromUnixTime(st->st_mtim.tv_sec, st->st_mtim.tv_nsec)};
       auto& slot = caches[id];
       if (slot.dir.empty() || *slot.fetched < *cache.fetched) slot = std::move(cache);
     }

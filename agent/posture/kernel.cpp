@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "agent/core/files.h"
-#include "agent/posture/debian_version.h"
-
 #include "agent/core/text.h"
+#include "agent/posture/debian_version.h"
 
 namespace demarc::posture {
 namespace {
@@ -79,6 +79,33 @@ void applyRpmRebootRule(KernelStatus& status, const std::vector<RpmPackage>& ins
   std::sort(status.reboot_flag_packages.begin(), status.reboot_flag_packages.end());
 }
 
+std::optional<SystemTime> readBootTime(const HostRoot& root) {
+  std::optional<SystemTime> booted;
+  auto stat = root.read("/proc/stat", 1 << 20);
+  if (!stat.ok()) return booted;
+  forEachLine(*stat, [&](std::string_view line, size_t) {
+    int64_t seconds = 0;
+    if (line.starts_with("btime ") &&
+        std::from_chars(line.data() + 6, line.data() + line.size(), seconds).ec == std::errc()) {
+      booted = fromUnixTime(seconds);
+    }
+  });
+  return booted;
+}
+
+std::vector<std::string> readNeedsRestartingNames(const HostRoot& root) {
+  std::vector<std::string> names;
+  for (const auto& file : root.glob("/etc/dnf/plugins/needs-restarting.d/*.conf")) {
+    auto text = root.read(file, 1 << 20);
+    if (!text.ok()) continue;
+    forEachLine(*text, [&](std::string_view line, size_t) {
+      std::string_view name = trimSpace(line);
+      if (!name.empty() && name.front() != '#') names.emplace_back(name);
+    });
+  }
+  return names;
+}
+
 LastPackageChange readLastPackageChange(const HostRoot& root) {
   LastPackageChange change;
   auto log = root.read("/var/log/dpkg.log", 256ULL << 20);
@@ -94,8 +121,7 @@ LastPackageChange readLastPackageChange(const HostRoot& root) {
     if (change.when) return change;
   }
   if (auto st = root.lstat("/var/lib/dpkg/status"); st.ok()) {
-    change.when = SystemTime(
-        std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(st->st_mtim.tv_sec)));
+    change.when = fromUnixTime(st->st_mtim.tv_sec);
     change.source = "/var/lib/dpkg/status (modification time; dpkg.log has no installs)";
   }
   return change;

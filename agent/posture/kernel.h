@@ -33,6 +33,10 @@ KernelStatus readKernelStatus(const HostRoot& root);
 // installed after boot. Sets the flag that way.
 void applyRpmRebootRule(KernelStatus& status, const std::vector<RpmPackage>& installed,
                         SystemTime booted, const std::vector<std::string>& extra_names);
+// "btime" of /proc/stat under root; empty when it cannot be read.
+std::optional<SystemTime> readBootTime(const HostRoot& root);
+// Package names in /etc/dnf/plugins/needs-restarting.d/*.conf (one per line).
+std::vector<std::string> readNeedsRestartingNames(const HostRoot& root);
 
 struct LastPackageChange {
   std::optional<SystemTime> when;

@@ -206,29 +206,9 @@ const KernelStatus& ScanContext::kernel() {
   kernel_ = readKernelStatus(root_);
   const auto& rpms = rpmPackages();
   if (live() && usesRpm() && rpms.ok()) {
-    // Boot time: "btime SECONDS" in /proc/stat.
-    std::optional<SystemTime> booted;
-    if (auto stat = root_.read("/proc/stat", 1 << 20); stat.ok()) {
-      forEachLine(*stat, [&](std::string_view line, size_t) {
-        uint64_t seconds = 0;
-        if (line.starts_with("btime ") &&
-            std::from_chars(line.data() + 6, line.data() + line.size(), seconds).ec ==
-                std::errc()) {
-          booted = SystemTime(
-              std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(seconds)));
-        }
-      });
+    if (auto booted = readBootTime(root_)) {
+      applyRpmRebootRule(*kernel_, *rpms, *booted, readNeedsRestartingNames(root_));
     }
-    std::vector<std::string> extra;
-    for (const auto& file : root_.glob("/etc/dnf/plugins/needs-restarting.d/*.conf")) {
-      if (auto text = root_.read(file, 1 << 20); text.ok()) {
-        forEachLine(*text, [&](std::string_view line, size_t) {
-          std::string_view name = trimSpace(line);
-          if (!name.empty() && name.front() != '#') extra.emplace_back(name);
-        });
-      }
-    }
-    if (booted) applyRpmRebootRule(*kernel_, *rpms, *booted, extra);
   }
   return *kernel_;
 }
@@ -248,8 +228,7 @@ const LastPackageChange& ScanContext::lastPackageChange() {
     }
   }
   if (latest != nullptr) {
-    change.when = SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-        std::chrono::seconds(latest->install_time)));
+    change.when = fromUnixTime(latest->install_time);
     change.source = "/var/lib/rpm/rpmdb.sqlite (install time of " + latest->name + "-" +
                     latest->evr() + "." + latest->arch + ")";
   } else {
