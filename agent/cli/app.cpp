@@ -16,11 +16,6 @@ Exit codes:
   2  usage error or invalid config
   3  runtime error: a file, key, kernel feature or endpoint failed)";
 
-int notBuiltYet(const char* what, const char* issue) {
-  std::fprintf(stderr, "demarc %s: not built yet; it arrives with %s.\n", what, issue);
-  return kExitRuntime;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,9 +86,24 @@ Examples:
   demarc scan --root /mnt/image --fail-on high
   demarc scan --json --rule 'sshd-*' > findings.json)") +
                kExitCodes);
-  CLI::App* watch = app.add_subcommand("watch", "print process and network events as they happen");
-  watch->footer(std::string("\nExample:\n  demarc watch --json --type exec\n") + kExitCodes);
-  watch->allow_extras();
+  WatchCommandOptions watch_options;
+  CLI::App* watch = app.add_subcommand("watch", "print process events as they happen");
+  watch->add_flag("--json", watch_options.json, "one JSON object per line");
+  watch->add_option("--pid", watch_options.pids, "only events of this process (repeatable)");
+  watch->add_option("--comm", watch_options.comms,
+                    "only events of processes with this command name (repeatable)");
+  watch->add_option("--type", watch_options.types, "only exec, fork or exit events (repeatable)");
+  watch->footer(std::string(R"(
+Loads the process probe (needs root, or CAP_BPF and CAP_PERFMON) and prints
+each exec (with its whole argument list and working directory), fork and exit
+until Ctrl-C. Events are not sealed; `demarc run` seals them as evidence.
+Network events arrive with a later version.
+
+Examples:
+  demarc watch
+  demarc watch --json --type exec
+  demarc watch --comm sshd --comm bash)") +
+                kExitCodes);
 
   VerifyCommandOptions verify_options;
   CLI::App* verify = app.add_subcommand(
@@ -155,7 +165,7 @@ Example:
     return configCheckCommand(global, check_file.empty() ? global.config_path : check_file);
   }
   if (scan->parsed()) return scanCommand(global, scan_options);
-  if (watch->parsed()) return notBuiltYet("watch", "issue #4 (eBPF telemetry)");
+  if (watch->parsed()) return watchCommand(global, watch_options);
   return versionCommand();
 }
 

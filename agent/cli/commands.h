@@ -42,6 +42,14 @@ Result<std::vector<std::filesystem::path>> rulePackPaths(const config::Config& c
 // Scan options from the config; config_path resolves relative paths.
 posture::ScanOptions scanOptionsFrom(const config::Config& config, const std::string& config_path);
 
+struct WatchCommandOptions {
+  bool json = false;
+  std::vector<uint32_t> pids;      // --pid
+  std::vector<std::string> comms;  // --comm
+  std::vector<std::string> types;  // --type exec|fork|exit
+};
+int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options);
+
 int runCommand(const GlobalOptions& global, const RunOptions& options);
 int verifyCommand(const GlobalOptions& global, const VerifyCommandOptions& options);
 int configCheckCommand(const GlobalOptions& global, const std::string& file);

@@ -94,7 +94,8 @@ void logProbeSupport() {
       {.filter_ppid = static_cast<uint32_t>(::getpid()), .only_hook = std::nullopt});
   if (probe.ok()) {
     spdlog::info(
-        "eBPF: CO-RE canary probe loads here via {}; process and network telemetry "
+        "eBPF: CO-RE canary probe loads here via {}/sched_process_exec; process and network "
+        "telemetry "
         "arrives with issue #4",
         telemetry::hookName((*probe)->hook()));
   } else {

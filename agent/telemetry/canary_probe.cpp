@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
-#include <mutex>
 #include <vector>
 
 #include <linux/types.h>  // canary.h uses the kernel integer types
@@ -16,34 +14,6 @@
 #include "probes/canary.skel.h"
 
 namespace demarc::telemetry {
-namespace {
-
-int libbpfPrint(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG && !spdlog::should_log(spdlog::level::trace)) return 0;
-  char buf[1024];
-  int n = std::vsnprintf(buf, sizeof(buf), format, args);
-  std::string_view text(buf, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1) : 0);
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  spdlog::debug("libbpf: {}", text);
-  return n;
-}
-
-std::string libbpfError(int err) {
-  char buf[256];
-  libbpf_strerror(err, buf, sizeof(buf));
-  return buf;
-}
-
-}  // namespace
-
-std::string_view hookName(Hook hook) {
-  return hook == Hook::kTpBtf ? "tp_btf/sched_process_exec" : "tracepoint/sched/sched_process_exec";
-}
-
-void routeLibbpfLogs() {
-  static std::once_flag once;
-  std::call_once(once, [] { libbpf_set_print(libbpfPrint); });
-}
 
 void CanaryProbe::SkeletonDeleter::operator()(canary_bpf* skel) const { canary_bpf__destroy(skel); }
 void CanaryProbe::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
@@ -68,8 +38,8 @@ Result<std::unique_ptr<CanaryProbe>> CanaryProbe::open(const CanaryOptions& opti
     int err = canary_bpf__load(probe->skel_.get());
     if (err == 0) err = canary_bpf__attach(probe->skel_.get());
     if (err != 0) {
-      failures +=
-          (failures.empty() ? "" : "; ") + std::string(hookName(hook)) + ": " + libbpfError(err);
+      failures += (failures.empty() ? "" : "; ") + std::string(hookName(hook)) +
+                  "/sched_process_exec: " + libbpfError(err);
       continue;
     }
     probe->ring_.reset(

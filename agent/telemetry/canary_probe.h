@@ -9,16 +9,12 @@
 #include <string_view>
 
 #include "agent/core/result.h"
+#include "agent/telemetry/libbpf_util.h"
 
 struct canary_bpf;
 struct ring_buffer;
 
 namespace demarc::telemetry {
-
-// Hooks in the order they are tried: typed BTF tracepoints first, the plain
-// tracepoint where the kernel lacks them.
-enum class Hook { kTpBtf, kTracepoint };
-std::string_view hookName(Hook hook);
 
 struct CanaryEvent {
   uint32_t pid = 0;
@@ -65,8 +61,5 @@ class CanaryProbe {
   Hook hook_ = Hook::kTpBtf;
   const std::function<void(const CanaryEvent&)>* handler_ = nullptr;
 };
-
-// Routes libbpf's own messages to the agent log (debug level), once.
-void routeLibbpfLogs();
 
 }  // namespace demarc::telemetry

@@ -57,7 +57,7 @@ TEST(CanaryProbe, PrefersTpBtf) {
   auto probe = CanaryProbe::open({.filter_ppid = 1, .only_hook = std::nullopt});
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   EXPECT_EQ((*probe)->hook(), Hook::kTpBtf);
-  EXPECT_EQ(hookName((*probe)->hook()), "tp_btf/sched_process_exec");
+  EXPECT_EQ(hookName((*probe)->hook()), "tp_btf");
 }
 
 }  // namespace

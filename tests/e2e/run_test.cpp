@@ -159,7 +159,9 @@ TEST(Cli, ExitCodesAndHelp) {
   auto scan = demarc(dir, {"scan", "--fail-on", "severe"});
   EXPECT_EQ(scan.exit_code, 2);
   EXPECT_NE(scan.err.find("--fail-on: 'severe' is not one of"), std::string::npos) << scan.err;
-  EXPECT_EQ(demarc(dir, {"watch"}).exit_code, 3);
+  auto watch = demarc(dir, {"watch", "--type", "connect"});
+  EXPECT_EQ(watch.exit_code, 2);
+  EXPECT_NE(watch.err.find("--type connect: expected exec, fork or exit"), std::string::npos);
   auto version = demarc(dir, {"version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(version.out.find("OpenSSL"), std::string::npos);

@@ -74,13 +74,22 @@ int Subprocess::wait(std::chrono::milliseconds timeout) {
 std::string Subprocess::out() const { return readAll(out_path_); }
 std::string Subprocess::err() const { return readAll(err_path_); }
 
-bool Subprocess::waitForErr(const std::string& text, std::chrono::milliseconds timeout) const {
+bool Subprocess::waitFor(const std::filesystem::path& file, const std::string& text,
+                         std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (err().find(text) != std::string::npos) return true;
+    if (readAll(file).find(text) != std::string::npos) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+bool Subprocess::waitForErr(const std::string& text, std::chrono::milliseconds timeout) const {
+  return waitFor(err_path_, text, timeout);
+}
+
+bool Subprocess::waitForOut(const std::string& text, std::chrono::milliseconds timeout) const {
+  return waitFor(out_path_, text, timeout);
 }
 
 CommandResult runCommand(std::vector<std::string> argv, const std::filesystem::path& output_dir,

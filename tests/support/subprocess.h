@@ -23,10 +23,14 @@ class Subprocess {
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string out() const;
   std::string err() const;
-  // Polls stderr until it contains text (true) or the timeout passes.
+  // Polls stderr (stdout) until it contains text (true) or the timeout passes.
   bool waitForErr(const std::string& text, std::chrono::milliseconds timeout) const;
+  bool waitForOut(const std::string& text, std::chrono::milliseconds timeout) const;
 
  private:
+  bool waitFor(const std::filesystem::path& file, const std::string& text,
+               std::chrono::milliseconds timeout) const;
+
   pid_t pid_ = -1;
   bool reaped_ = false;
   std::filesystem::path out_path_;

@@ -1,0 +1,190 @@
+// `demarc watch`: process events as they happen, as JSON lines or one
+// readable line each.
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "agent/cli/commands.h"
+#include "agent/core/clock.h"
+#include "agent/evidence/json.h"
+#include "agent/telemetry/process_probe.h"
+
+namespace demarc::cli {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void onSignal(int /*sig*/) { g_stop = 1; }
+
+// Wall time of a CLOCK_BOOTTIME reading.
+SystemTime wallTime(uint64_t boot_ns) {
+  timespec real{};
+  timespec boot{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  int64_t real_ns = static_cast<int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
+  int64_t boot_now = static_cast<int64_t>(boot.tv_sec) * 1'000'000'000 + boot.tv_nsec;
+  int64_t at = real_ns - (boot_now - static_cast<int64_t>(boot_ns));
+  return fromUnixTime(at / 1'000'000'000, at % 1'000'000'000);
+}
+
+std::string_view typeName(const telemetry::ProcessEvent& e) {
+  if (std::holds_alternative<telemetry::ExecEvent>(e)) return "exec";
+  if (std::holds_alternative<telemetry::ForkEvent>(e)) return "fork";
+  return "exit";
+}
+
+struct Fields {
+  uint64_t ktime = 0;
+  uint32_t pid = 0;
+  std::string comm;
+};
+
+Fields fieldsOf(const telemetry::ProcessEvent& e) {
+  if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) return {x->ktime, x->tgid, x->comm};
+  if (const auto* f = std::get_if<telemetry::ForkEvent>(&e)) return {f->ktime, f->tgid, ""};
+  const auto& x = std::get<telemetry::ExitEvent>(e);
+  return {x.ktime, x.tgid, x.comm};
+}
+
+void appendField(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  evidence::appendJsonString(value, out);
+}
+void appendField(std::string& out, std::string_view key, uint64_t value) {
+  out += ",\"";
+  out += key;
+  out += "\":" + std::to_string(value);
+}
+void appendField(std::string& out, std::string_view key, bool value) {
+  out += ",\"";
+  out += key;
+  out += value ? "\":true" : "\":false";
+}
+
+std::string toJson(const telemetry::ProcessEvent& e) {
+  Fields f = fieldsOf(e);
+  std::string out = "{\"type\":\"" + std::string(typeName(e)) + "\"";
+  appendField(out, "time", formatTime(wallTime(f.ktime)));
+  appendField(out, "pid", uint64_t{f.pid});
+  if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) {
+    appendField(out, "thread", uint64_t{x->pid});
+    appendField(out, "ppid", uint64_t{x->ppid});
+    appendField(out, "uid", uint64_t{x->uid});
+    appendField(out, "gid", uint64_t{x->gid});
+    appendField(out, "euid", uint64_t{x->euid});
+    appendField(out, "egid", uint64_t{x->egid});
+    appendField(out, "loginuid", uint64_t{x->loginuid});
+    appendField(out, "comm", x->comm);
+    appendField(out, "filename", x->filename);
+    appendField(out, "cwd", x->cwd);
+    appendField(out, "cwd_truncated", x->cwd_truncated);
+    out += ",\"args\":[";
+    for (size_t i = 0; i < x->args.size(); ++i) {
+      if (i) out += ",";
+      evidence::appendJsonString(x->args[i], out);
+    }
+    out += "]";
+    appendField(out, "args_truncated", x->args_truncated);
+    appendField(out, "args_lost", x->args_lost);
+    appendField(out, "cgroup_id", x->cgroup_id);
+    appendField(out, "inode", x->inode);
+    appendField(out, "hook", telemetry::hookName(x->hook));
+  } else if (const auto* k = std::get_if<telemetry::ForkEvent>(&e)) {
+    appendField(out, "ppid", uint64_t{k->parent_tgid});
+  } else {
+    const auto& x = std::get<telemetry::ExitEvent>(e);
+    appendField(out, "ppid", uint64_t{x.ppid});
+    appendField(out, "comm", x.comm);
+    appendField(out, "exit_code", uint64_t{x.exit_code});
+    appendField(out, "signal", uint64_t{x.signal});
+    if (x.start_boottime != 0 && x.ktime >= x.start_boottime) {
+      appendField(out, "lifetime_ms", (x.ktime - x.start_boottime) / 1'000'000);
+    }
+  }
+  return out + "}";
+}
+
+std::string toLine(const telemetry::ProcessEvent& e) {
+  Fields f = fieldsOf(e);
+  std::string time = formatTime(wallTime(f.ktime)).substr(11, 12);  // HH:MM:SS.mmm
+  std::string out = time + " " + std::string(typeName(e)) + " " + std::to_string(f.pid);
+  if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) {
+    out +=
+        " ppid=" + std::to_string(x->ppid) + " uid=" + std::to_string(x->uid) + " " + x->filename;
+    for (size_t i = 1; i < x->args.size(); ++i) out += " " + x->args[i];
+    if (x->args_truncated || x->args_lost) out += " [arguments cut]";
+    out += "  (cwd " + x->cwd + ")";
+  } else if (const auto* k = std::get_if<telemetry::ForkEvent>(&e)) {
+    out += " from " + std::to_string(k->parent_tgid);
+  } else {
+    const auto& x = std::get<telemetry::ExitEvent>(e);
+    out += " " + x.comm +
+           (x.signal ? " killed by signal " + std::to_string(x.signal)
+                     : " exit " + std::to_string(x.exit_code));
+  }
+  return out;
+}
+
+}  // namespace
+
+int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options) {
+  setupDefaultLogging(global);
+  for (const auto& t : options.types) {
+    if (t != "exec" && t != "fork" && t != "exit") {
+      std::fprintf(stderr, "demarc watch: --type %s: expected exec, fork or exit\n", t.c_str());
+      return kExitUsage;
+    }
+  }
+  auto probe = telemetry::ProcessProbe::open({.self_tgid = static_cast<uint32_t>(::getpid())});
+  if (!probe.ok()) {
+    std::fprintf(stderr, "demarc watch: %s\n", probe.error().message().c_str());
+    return kExitRuntime;
+  }
+  std::fprintf(stderr, "demarc watch: process events via %s hooks; Ctrl-C to stop\n",
+               std::string(telemetry::hookName((*probe)->hook())).c_str());
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  auto wanted = [&](const telemetry::ProcessEvent& e) {
+    Fields f = fieldsOf(e);
+    std::string type(typeName(e));
+    if (!options.types.empty() &&
+        std::find(options.types.begin(), options.types.end(), type) == options.types.end())
+      return false;
+    if (!options.pids.empty() &&
+        std::find(options.pids.begin(), options.pids.end(), f.pid) == options.pids.end())
+      return false;
+    if (!options.comms.empty() &&
+        std::find(options.comms.begin(), options.comms.end(), f.comm) == options.comms.end())
+      return false;
+    return true;
+  };
+  const telemetry::ProcessDecoder::Sink sink = [&](telemetry::ProcessEvent&& e) {
+    if (!wanted(e)) return;
+    std::string line = options.json ? toJson(e) : toLine(e);
+    line += "\n";
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+  };
+  while (g_stop == 0) {
+    auto n = (*probe)->poll(std::chrono::milliseconds(200), sink);
+    if (!n.ok()) {
+      std::fprintf(stderr, "demarc watch: %s\n", n.error().message().c_str());
+      return kExitRuntime;
+    }
+  }
+  auto drops = (*probe)->drops();
+  if (drops.ok() && drops->total() > 0) {
+    std::fprintf(stderr, "demarc watch: %llu events lost (ring buffer full)\n",
+                 static_cast<unsigned long long>(drops->total()));
+  }
+  return kExitOk;
+}
+
+}  // namespace demarc::cli

@@ -1,0 +1,173 @@
+#include "agent/telemetry/process_events.h"
+
+#include <linux/types.h>  // process.h uses the kernel integer types
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "probes/process.h"
+
+namespace demarc::telemetry {
+namespace {
+
+// Copies a fixed-size record out of the ring buffer (which has no alignment
+// guarantee for us) once its size has been checked.
+template <typename T>
+T load(std::string_view record) {
+  T value;
+  std::memcpy(&value, record.data(), sizeof(T));
+  return value;
+}
+
+template <size_t N>
+std::string fixedString(const char (&field)[N]) {
+  return std::string(field, strnlen(field, N));
+}
+
+}  // namespace
+
+size_t maxArgumentBytes() { return static_cast<size_t>(PROC_ARGS_CHUNK) * PROC_ARGS_MAX_CHUNKS; }
+
+const std::array<ProcessDecoder::Entry, 5> ProcessDecoder::kTable = {{
+    {0, nullptr},  // no type 0
+    {sizeof(proc_exec_event), &ProcessDecoder::decodeExec},
+    {offsetof(proc_args_event, data), &ProcessDecoder::decodeArgs},
+    {sizeof(proc_fork_event), &ProcessDecoder::decodeFork},
+    {sizeof(proc_exit_event), &ProcessDecoder::decodeExit},
+}};
+
+void ProcessDecoder::feed(std::string_view record) {
+  if (record.size() < sizeof(proc_header)) {
+    ++malformed_;
+    return;
+  }
+  auto header = load<proc_header>(record);
+  if (header.type >= kTable.size() || kTable[header.type].decode == nullptr ||
+      record.size() < kTable[header.type].size) {
+    ++malformed_;
+    return;
+  }
+  (this->*kTable[header.type].decode)(record);
+}
+
+std::vector<std::string> splitArguments(std::string_view area) {
+  std::vector<std::string> args;
+  while (!area.empty()) {
+    size_t nul = area.find('\0');
+    args.emplace_back(area.substr(0, nul));
+    if (nul == std::string_view::npos) break;
+    area.remove_prefix(nul + 1);
+  }
+  return args;
+}
+
+void ProcessDecoder::decodeExec(std::string_view record) {
+  auto raw = load<proc_exec_event>(record);
+  ExecEvent e;
+  e.ktime = raw.h.ktime;
+  e.tgid = raw.h.tgid;
+  e.pid = raw.pid;
+  e.ppid = raw.ppid;
+  e.uid = raw.uid;
+  e.gid = raw.gid;
+  e.euid = raw.euid;
+  e.egid = raw.egid;
+  e.loginuid = raw.loginuid;
+  e.cgroup_id = raw.cgroup_id;
+  e.inode = raw.inode;
+  e.dev = raw.dev;
+  e.start_boottime = raw.start_boottime;
+  e.hook = raw.hook == 2 ? Hook::kTracepoint : Hook::kTpBtf;
+  e.comm = fixedString(raw.comm);
+  e.filename = fixedString(raw.filename);
+  uint32_t depth = std::min<uint32_t>(raw.cwd_depth, PROC_CWD_DEPTH);
+  for (uint32_t i = depth; i > 0; --i) e.cwd += "/" + fixedString(raw.cwd[i - 1]);
+  if (e.cwd.empty()) e.cwd = "/";
+  e.cwd_truncated = (raw.flags & PROC_EXEC_CWD_TRUNCATED) != 0;
+  e.args_size = raw.args_size;
+  e.args_truncated = (raw.flags & PROC_EXEC_ARGS_TRUNCATED) != 0;
+  uint32_t chunks = std::min<uint32_t>(raw.args_chunks, PROC_ARGS_MAX_CHUNKS);
+  Pending p;
+  p.event = std::move(e);
+  p.chunks = chunks;
+  p.data.resize(chunks);
+  if (chunks == 0) {
+    finish(std::move(p));
+    return;
+  }
+  pending_[{p.event.tgid, p.event.ktime}] = std::move(p);
+}
+
+void ProcessDecoder::decodeArgs(std::string_view record) {
+  proc_args_event raw{};
+  std::memcpy(&raw, record.data(), std::min(record.size(), sizeof(raw)));
+  auto it = pending_.find({raw.h.tgid, raw.exec_ktime});
+  if (it == pending_.end()) {
+    ++malformed_;  // its exec record was dropped or never came
+    return;
+  }
+  Pending& p = it->second;
+  size_t size = std::min<size_t>(raw.size, PROC_ARGS_CHUNK);
+  size = std::min(size, record.size() - offsetof(proc_args_event, data));
+  if (raw.index >= p.chunks || !p.data[raw.index].empty()) {
+    ++malformed_;
+    return;
+  }
+  p.data[raw.index].assign(raw.data, size);
+  ++p.received;
+  // A chunk shorter than the list needs means the kernel could not read it.
+  size_t expected =
+      std::min<size_t>(PROC_ARGS_CHUNK, p.event.args_size - raw.index * PROC_ARGS_CHUNK);
+  if (size < expected) p.lost = true;
+  if (p.received == p.chunks) {
+    Pending done = std::move(p);
+    pending_.erase(it);
+    finish(std::move(done));
+  }
+}
+
+void ProcessDecoder::finish(Pending&& p) {
+  std::string area;
+  for (const auto& d : p.data) area += d;
+  // The area ends with the last argument's NUL.
+  if (!area.empty() && area.back() == '\0') area.pop_back();
+  p.event.args = splitArguments(area);
+  p.event.args_lost = p.lost || p.received < p.chunks;
+  sink_(ProcessEvent(std::move(p.event)));
+}
+
+void ProcessDecoder::flush() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (++it->second.age < 2) {
+      ++it;
+      continue;
+    }
+    Pending done = std::move(it->second);
+    it = pending_.erase(it);
+    finish(std::move(done));
+  }
+}
+
+void ProcessDecoder::decodeFork(std::string_view record) {
+  auto raw = load<proc_fork_event>(record);
+  sink_(ProcessEvent(ForkEvent{raw.h.ktime, raw.h.tgid, raw.parent_tgid, raw.start_boottime}));
+}
+
+void ProcessDecoder::decodeExit(std::string_view record) {
+  auto raw = load<proc_exit_event>(record);
+  ExitEvent e;
+  e.ktime = raw.h.ktime;
+  e.tgid = raw.h.tgid;
+  e.ppid = raw.ppid;
+  // The kernel's wait status: signal in the low 7 bits, core flag 0x80,
+  // exit code in bits 8-15.
+  e.signal = raw.exit_code & 0x7f;
+  e.core_dumped = (raw.exit_code & 0x80) != 0;
+  e.exit_code = e.signal == 0 ? (raw.exit_code >> 8) & 0xff : 0;
+  e.start_boottime = raw.start_boottime;
+  e.comm = fixedString(raw.comm);
+  sink_(ProcessEvent(std::move(e)));
+}
+
+}  // namespace demarc::telemetry

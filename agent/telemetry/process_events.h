@@ -1,0 +1,110 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "agent/telemetry/libbpf_util.h"
+
+namespace demarc::telemetry {
+
+struct ExecEvent {
+  uint64_t ktime = 0;  // nanoseconds since boot
+  uint32_t pid = 0;    // the thread that called execve
+  uint32_t tgid = 0;
+  uint32_t ppid = 0;
+  uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
+  uint32_t loginuid = UINT32_MAX;  // unset: 4294967295
+  uint64_t cgroup_id = 0;
+  uint64_t inode = 0;
+  uint32_t dev = 0;  // kernel encoding: major << 20 | minor
+  uint64_t start_boottime = 0;
+  Hook hook = Hook::kTpBtf;
+  std::string comm;
+  std::string filename;
+  std::string cwd;  // "/" joined; "" when unknown
+  bool cwd_truncated = false;
+  std::vector<std::string> args;
+  uint32_t args_size = 0;       // bytes the kernel reported (capped at the maximum)
+  bool args_truncated = false;  // longer than the supported maximum
+  bool args_lost = false;       // a chunk was dropped or unreadable
+};
+
+struct ForkEvent {
+  uint64_t ktime = 0;
+  uint32_t tgid = 0;  // the new process
+  uint32_t parent_tgid = 0;
+  uint64_t start_boottime = 0;  // 0 when the hook could not tell
+};
+
+struct ExitEvent {
+  uint64_t ktime = 0;
+  uint32_t tgid = 0;
+  uint32_t ppid = 0;
+  uint32_t exit_code = 0;  // exit status 0..255 when not signalled
+  uint32_t signal = 0;     // the terminating signal, or 0
+  bool core_dumped = false;
+  uint64_t start_boottime = 0;
+  std::string comm;
+};
+
+using ProcessEvent = std::variant<ExecEvent, ForkEvent, ExitEvent>;
+
+// The largest argument list the probe carries whole; longer ones arrive cut
+// at this size with args_truncated set.
+size_t maxArgumentBytes();
+
+// Turns raw ring-buffer records (process.h layouts) into events. Exec
+// records are held until their argument chunks have arrived; records are
+// dispatched through a table by their type, and records that are too short
+// or of an unknown type are counted, never trusted.
+class ProcessDecoder {
+ public:
+  using Sink = std::function<void(ProcessEvent&&)>;
+  explicit ProcessDecoder(Sink sink) : sink_(std::move(sink)) {}
+
+  void feed(std::string_view record);
+  // Emits execs still waiting for chunks (marked args_lost): called once the
+  // ring buffer is drained, as no more chunks for them can be in flight
+  // after the producer's next record.
+  void flush();
+
+  uint64_t malformed() const { return malformed_; }
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    ExecEvent event;
+    uint32_t chunks = 0;
+    std::vector<std::string> data;  // by chunk index
+    uint32_t received = 0;
+    bool lost = false;
+    int age = 0;  // flush() calls seen
+  };
+  void decodeExec(std::string_view record);
+  void decodeArgs(std::string_view record);
+  void decodeFork(std::string_view record);
+  void decodeExit(std::string_view record);
+  void finish(Pending&& p);
+
+  struct Entry {
+    size_t size;
+    void (ProcessDecoder::*decode)(std::string_view);
+  };
+  static const std::array<Entry, 5> kTable;
+
+  Sink sink_;
+  std::map<std::pair<uint32_t, uint64_t>, Pending> pending_;  // (tgid, exec ktime)
+  uint64_t malformed_ = 0;
+};
+
+// Splits a NUL-separated argument area into arguments.
+std::vector<std::string> splitArguments(std::string_view area);
+
+}  // namespace demarc::telemetry

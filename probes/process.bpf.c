@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+// Process activity: exec (with the whole argument list, in chunks, and the
+// working directory), fork and exit. Each hook exists twice: tp_btf where
+// the kernel has BTF-typed tracepoints, the plain tracepoint otherwise; user
+// space autoloads one set. Every event the ring buffer cannot take is
+// counted per CPU and per event type.
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "process.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+// Set before load: the agent's own process, whose activity is not reported.
+const volatile __u32 self_tgid = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);  // resized from config before load
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, DM_EVENT_TYPES);
+  __type(key, __u32);
+  __type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 type) {
+  __u64 *count = bpf_map_lookup_elem(&drops, &type);
+  if (count) *count += 1;
+}
+
+static __always_inline void *reserve(__u64 size, __u32 type) {
+  void *e = bpf_ringbuf_reserve(&events, size, 0);
+  if (!e) count_drop(type);
+  return e;
+}
+
+static __always_inline void header(struct proc_header *h, __u32 type, __u32 tgid) {
+  h->type = type;
+  h->tgid = tgid;
+  h->ktime = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline __u64 start_boottime(struct task_struct *task) {
+  if (bpf_core_field_exists(task->start_boottime)) return BPF_CORE_READ(task, start_boottime);
+  return BPF_CORE_READ(task, start_time);
+}
+
+struct cwd_scratch {
+  char names[PROC_CWD_DEPTH][PROC_CWD_NAME_LEN];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cwd_scratch);
+} cwd_scratch SEC(".maps");
+
+struct cwd_ctx {
+  struct dentry *dentry;
+  struct vfsmount *vfsmnt;
+  struct mount *mnt;
+  __u32 depth;
+  __u32 flags;
+};
+
+// One step up the working directory: a component, or a mount crossing;
+// 1 ends the walk at the root.
+static long cwd_step(__u32 i, void *data) {
+  struct cwd_ctx *c = data;
+  // Locals: CO-RE relocates kernel struct accesses, not this context's.
+  struct dentry *dentry = c->dentry;
+  struct vfsmount *vfsmnt = c->vfsmnt;
+  struct mount *mnt = c->mnt;
+  if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+    struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+    if (parent == mnt) return 1;  // the root of the namespace
+    c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+    c->mnt = parent;
+    c->vfsmnt = (struct vfsmount *)((char *)parent + bpf_core_field_offset(struct mount, mnt));
+    return 0;
+  }
+  struct dentry *up = BPF_CORE_READ(dentry, d_parent);
+  if (up == dentry) return 1;
+  __u32 depth = c->depth;
+  if (depth >= PROC_CWD_DEPTH) {
+    c->flags |= PROC_EXEC_CWD_TRUNCATED;
+    return 1;
+  }
+  __u32 zero = 0;
+  struct cwd_scratch *scratch = bpf_map_lookup_elem(&cwd_scratch, &zero);
+  if (!scratch) return 1;
+  if (BPF_CORE_READ(dentry, d_name.len) >= PROC_CWD_NAME_LEN) c->flags |= PROC_EXEC_CWD_TRUNCATED;
+  bpf_probe_read_kernel_str(scratch->names[depth & (PROC_CWD_DEPTH - 1)], PROC_CWD_NAME_LEN,
+                            BPF_CORE_READ(dentry, d_name.name));
+  c->depth = depth + 1;
+  c->dentry = up;
+  return 0;
+}
+
+// The working directory, leaf first, crossing mount points.
+static __always_inline void read_cwd(struct task_struct *task, struct proc_exec_event *e) {
+  struct cwd_ctx c = {};
+  c.dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+  c.vfsmnt = BPF_CORE_READ(task, fs, pwd.mnt);
+  c.mnt = (struct mount *)((char *)c.vfsmnt - bpf_core_field_offset(struct mount, mnt));
+  bpf_loop(PROC_CWD_DEPTH * 2, cwd_step, &c, 0);
+  __u32 zero = 0;
+  struct cwd_scratch *scratch = bpf_map_lookup_elem(&cwd_scratch, &zero);
+  if (scratch) bpf_probe_read_kernel(e->cwd, sizeof(e->cwd), scratch->names);
+  e->cwd_depth = c.depth;
+  e->flags |= c.flags;
+}
+
+struct args_ctx {
+  __u32 tgid;
+  __u32 chunks;
+  __u32 total;
+  unsigned long arg_start;
+  __u64 exec_ktime;
+};
+
+// One chunk of the argument list as its own record; 1 stops the loop.
+static long send_args_chunk(__u32 i, void *data) {
+  struct args_ctx *ctx = data;
+  if (i >= ctx->chunks) return 1;
+  struct proc_args_event *a = reserve(sizeof(*a), DM_EVENT_ARGS);
+  if (!a) return 1;
+  header(&a->h, DM_EVENT_ARGS, ctx->tgid);
+  a->index = i;
+  a->exec_ktime = ctx->exec_ktime;
+  __u64 offset = (__u64)i * PROC_ARGS_CHUNK;
+  __u64 n = (__u64)ctx->total > offset ? (__u64)ctx->total - offset : 0;
+  if (n > PROC_ARGS_CHUNK) n = PROC_ARGS_CHUNK;
+  if (bpf_probe_read_user(a->data, n, (const void *)(ctx->arg_start + offset)) != 0) {
+    n = 0;  // user space sees an empty chunk and marks the list lost
+  }
+  a->size = n;
+  bpf_ringbuf_submit(a, 0);
+  return 0;
+}
+
+static __always_inline int on_exec(struct task_struct *task, const char *filename, __u32 hook) {
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  if (tgid == self_tgid) return 0;
+  struct proc_exec_event *e = reserve(sizeof(*e), DM_EVENT_EXEC);
+  if (!e) return 0;
+  header(&e->h, DM_EVENT_EXEC, tgid);
+  e->pid = BPF_CORE_READ(task, pid);
+  e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+  e->uid = BPF_CORE_READ(task, cred, uid.val);
+  e->gid = BPF_CORE_READ(task, cred, gid.val);
+  e->euid = BPF_CORE_READ(task, cred, euid.val);
+  e->egid = BPF_CORE_READ(task, cred, egid.val);
+  e->loginuid = (__u32)-1;
+  if (bpf_core_field_exists(task->loginuid)) e->loginuid = BPF_CORE_READ(task, loginuid.val);
+  e->hook = hook;
+  e->cgroup_id = bpf_get_current_cgroup_id();
+  e->inode = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
+  e->dev = BPF_CORE_READ(task, mm, exe_file, f_inode, i_sb, s_dev);
+  e->flags = 0;
+  e->start_boottime = start_boottime(task);
+  bpf_get_current_comm(e->comm, sizeof(e->comm));
+  bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename);
+  read_cwd(task, e);
+
+  unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+  unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+  __u64 size = arg_end > arg_start ? arg_end - arg_start : 0;
+  __u64 max = (__u64)PROC_ARGS_CHUNK * PROC_ARGS_MAX_CHUNKS;
+  if (size > max) {
+    e->flags |= PROC_EXEC_ARGS_TRUNCATED;
+  }
+  e->args_size = size > max ? max : size;
+  e->args_chunks = (e->args_size + PROC_ARGS_CHUNK - 1) / PROC_ARGS_CHUNK;
+  __u64 exec_ktime = e->h.ktime;
+  __u32 chunks = e->args_chunks;
+  __u32 total = e->args_size;
+  bpf_ringbuf_submit(e, 0);
+
+  struct args_ctx ctx = {tgid, chunks, total, arg_start, exec_ktime};
+  // bpf_loop: the verifier checks the body once, not once per chunk.
+  bpf_loop(PROC_ARGS_MAX_CHUNKS, send_args_chunk, &ctx, 0);
+  return 0;
+}
+
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child) {
+  __u32 pid = BPF_CORE_READ(child, pid);
+  __u32 tgid = BPF_CORE_READ(child, tgid);
+  if (pid != tgid) return 0;  // a new thread, not a new process
+  __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+  if (parent_tgid == self_tgid) return 0;
+  struct proc_fork_event *e = reserve(sizeof(*e), DM_EVENT_FORK);
+  if (!e) return 0;
+  header(&e->h, DM_EVENT_FORK, tgid);
+  e->parent_tgid = parent_tgid;
+  e->pad = 0;
+  e->start_boottime = start_boottime(child);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+static __always_inline int on_exit(struct task_struct *task) {
+  __u32 pid = BPF_CORE_READ(task, pid);
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  if (pid != tgid || tgid == self_tgid) return 0;  // threads end with their process
+  struct proc_exit_event *e = reserve(sizeof(*e), DM_EVENT_EXIT);
+  if (!e) return 0;
+  header(&e->h, DM_EVENT_EXIT, tgid);
+  e->pid = pid;
+  e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+  e->exit_code = BPF_CORE_READ(task, exit_code);
+  e->pad = 0;
+  e->start_boottime = start_boottime(task);
+  bpf_get_current_comm(e->comm, sizeof(e->comm));
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
+  return on_exec(task, BPF_CORE_READ(bprm, filename), 1);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child) {
+  return on_fork(parent, child);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exit_btf, struct task_struct *task) { return on_exit(task); }
+
+SEC("tracepoint/sched/sched_process_exec")
+int exec_tp(struct trace_event_raw_sched_process_exec *ctx) {
+  // The filename is a __data_loc string: low 16 bits are its offset.
+  unsigned short offset = ctx->__data_loc_filename & 0xFFFF;
+  return on_exec((struct task_struct *)bpf_get_current_task(), (const char *)ctx + offset, 2);
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int fork_tp(struct trace_event_raw_sched_process_fork *ctx) {
+  // Only the child's id is at hand here, and it may be a thread's: user
+  // space drops forks whose id is not a process (its Tgid differs).
+  struct task_struct *parent = (struct task_struct *)bpf_get_current_task();
+  __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+  if (parent_tgid == self_tgid) return 0;
+  struct proc_fork_event *e = reserve(sizeof(*e), DM_EVENT_FORK);
+  if (!e) return 0;
+  header(&e->h, DM_EVENT_FORK, ctx->child_pid);
+  e->parent_tgid = parent_tgid;
+  e->pad = 0;
+  e->start_boottime = 0;  // unknown from this hook
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int exit_tp(void *ctx) { return on_exit((struct task_struct *)bpf_get_current_task()); }

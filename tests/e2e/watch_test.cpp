@@ -1,0 +1,43 @@
+// `demarc watch` as a user runs it: the real probe, real processes.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace demarc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Watch, PrintsExecsAsJsonLinesAndStopsOnSigint) {
+  TempDir dir;
+  Subprocess watch({DEMARC_BINARY, "watch", "--json", "--type", "exec", "--comm", "true"},
+                   dir.path());
+  ASSERT_TRUE(watch.waitForErr("Ctrl-C to stop", 20s)) << watch.err();
+  auto r = runCommand({"/bin/true", "watch-marker-1", "with space"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0);
+  ASSERT_TRUE(watch.waitForOut("watch-marker-1", 10s)) << watch.out() << watch.err();
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(), 0) << watch.err();
+  std::string out = watch.out();
+  EXPECT_NE(out.find("\"type\":\"exec\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"args\":[\"/bin/true\",\"watch-marker-1\",\"with space\"]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"filename\":\"/bin/true\""), std::string::npos);
+  EXPECT_EQ(out.find("\"type\":\"fork\""), std::string::npos);  // filtered by --type
+  // Readable lines by default.
+  Subprocess lines({DEMARC_BINARY, "watch", "--comm", "true"}, dir.path());
+  ASSERT_TRUE(lines.waitForErr("Ctrl-C to stop", 20s)) << lines.err();
+  ASSERT_EQ(runCommand({"/bin/true", "watch-marker-2"}, dir.path()).exit_code, 0);
+  ASSERT_TRUE(lines.waitForOut("watch-marker-2", 10s)) << lines.out();
+  lines.signal(SIGTERM);
+  EXPECT_EQ(lines.wait(), 0);
+  EXPECT_NE(lines.out().find(" exec "), std::string::npos) << lines.out();
+  EXPECT_NE(lines.out().find("/bin/true watch-marker-2"), std::string::npos) << lines.out();
+}
+
+}  // namespace
+}  // namespace demarc::testing

@@ -1,0 +1,135 @@
+// The user-space half of the process probe without a kernel: synthetic
+// ring-buffer records in the probe's layouts go through the decoder.
+#include "agent/telemetry/process_events.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include <linux/types.h>
+
+#include "probes/process.h"
+
+namespace demarc::telemetry {
+namespace {
+
+template <typename T>
+std::string bytes(const T& value, size_t size = sizeof(T)) {
+  return std::string(reinterpret_cast<const char*>(&value), size);
+}
+
+proc_exec_event execRecord(uint32_t tgid, uint64_t ktime, uint32_t args_size) {
+  proc_exec_event e{};
+  e.h = {DM_EVENT_EXEC, tgid, ktime};
+  e.pid = tgid;
+  e.ppid = 1;
+  e.uid = 1000;
+  e.euid = 0;
+  e.loginuid = 1000;
+  e.cgroup_id = 77;
+  e.inode = 1234;
+  e.hook = 1;
+  std::strcpy(e.comm, "true");
+  std::strcpy(e.filename, "/usr/bin/true");
+  std::strcpy(e.cwd[0], "work");
+  std::strcpy(e.cwd[1], "tmp");
+  e.cwd_depth = 2;
+  e.args_size = args_size;
+  e.args_chunks = (args_size + PROC_ARGS_CHUNK - 1) / PROC_ARGS_CHUNK;
+  return e;
+}
+
+std::string argsRecord(uint32_t tgid, uint64_t exec_ktime, uint32_t index, std::string_view data) {
+  proc_args_event a{};
+  a.h = {DM_EVENT_ARGS, tgid, exec_ktime + 1};
+  a.index = index;
+  a.size = static_cast<uint32_t>(data.size());
+  a.exec_ktime = exec_ktime;
+  std::memcpy(a.data, data.data(), data.size());
+  return bytes(a);
+}
+
+TEST(ProcessDecoder, ExecWaitsForItsArgumentChunks) {
+  std::vector<ProcessEvent> out;
+  ProcessDecoder decoder([&](ProcessEvent&& e) { out.push_back(std::move(e)); });
+  // Arguments of 6000 bytes: two chunks, the last argument cut by the boundary.
+  std::string area = "/usr/bin/true";
+  area.push_back('\0');
+  area += std::string(5985, 'x');
+  area.push_back('\0');
+  ASSERT_EQ(area.size(), 6000u);
+  decoder.feed(bytes(execRecord(42, 1000, 6000)));
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(decoder.pending(), 1u);
+  decoder.feed(argsRecord(42, 1000, 0, std::string_view(area).substr(0, PROC_ARGS_CHUNK)));
+  EXPECT_TRUE(out.empty());
+  decoder.feed(argsRecord(42, 1000, 1, std::string_view(area).substr(PROC_ARGS_CHUNK)));
+  ASSERT_EQ(out.size(), 1u);
+  const auto& e = std::get<ExecEvent>(out[0]);
+  EXPECT_EQ(e.tgid, 42u);
+  EXPECT_EQ(e.filename, "/usr/bin/true");
+  EXPECT_EQ(e.cwd, "/tmp/work");
+  EXPECT_EQ(e.loginuid, 1000u);
+  ASSERT_EQ(e.args.size(), 2u);
+  EXPECT_EQ(e.args[1], std::string(5985, 'x'));
+  EXPECT_FALSE(e.args_lost);
+  EXPECT_FALSE(e.args_truncated);
+  EXPECT_EQ(decoder.pending(), 0u);
+}
+
+TEST(ProcessDecoder, MissingChunksAreMarkedLostAfterTwoFlushes) {
+  std::vector<ProcessEvent> out;
+  ProcessDecoder decoder([&](ProcessEvent&& e) { out.push_back(std::move(e)); });
+  auto exec = execRecord(7, 500, 5000);
+  exec.flags = PROC_EXEC_ARGS_TRUNCATED;
+  decoder.feed(bytes(exec));
+  decoder.feed(argsRecord(7, 500, 0, std::string(PROC_ARGS_CHUNK, 'a')));
+  decoder.flush();
+  EXPECT_TRUE(out.empty());  // the second chunk may still be in flight
+  decoder.flush();
+  ASSERT_EQ(out.size(), 1u);
+  const auto& e = std::get<ExecEvent>(out[0]);
+  EXPECT_TRUE(e.args_lost);
+  EXPECT_TRUE(e.args_truncated);
+}
+
+TEST(ProcessDecoder, ForkExitAndBadRecords) {
+  std::vector<ProcessEvent> out;
+  ProcessDecoder decoder([&](ProcessEvent&& e) { out.push_back(std::move(e)); });
+  proc_fork_event f{};
+  f.h = {DM_EVENT_FORK, 10, 1};
+  f.parent_tgid = 9;
+  decoder.feed(bytes(f));
+  proc_exit_event x{};
+  x.h = {DM_EVENT_EXIT, 10, 2};
+  x.exit_code = 3 << 8;
+  std::strcpy(x.comm, "sh");
+  decoder.feed(bytes(x));
+  proc_exit_event killed = x;
+  killed.exit_code = 9 | 0x80;
+  decoder.feed(bytes(killed));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(std::get<ForkEvent>(out[0]).parent_tgid, 9u);
+  EXPECT_EQ(std::get<ExitEvent>(out[1]).exit_code, 3u);
+  EXPECT_EQ(std::get<ExitEvent>(out[1]).signal, 0u);
+  EXPECT_EQ(std::get<ExitEvent>(out[2]).signal, 9u);
+  EXPECT_TRUE(std::get<ExitEvent>(out[2]).core_dumped);
+
+  // Too short, unknown type, chunk without its exec, duplicate chunk.
+  decoder.feed("abc");
+  proc_header unknown{99, 1, 1};
+  decoder.feed(bytes(unknown));
+  decoder.feed(bytes(f, sizeof(f) - 1));
+  decoder.feed(argsRecord(5, 5, 0, "x"));
+  EXPECT_EQ(decoder.malformed(), 4u);
+  EXPECT_EQ(out.size(), 3u);
+}
+
+TEST(ProcessDecoder, SplitsArguments) {
+  EXPECT_EQ(splitArguments(std::string_view("a\0bc\0\0d", 7)),
+            (std::vector<std::string>{"a", "bc", "", "d"}));
+  EXPECT_TRUE(splitArguments("").empty());
+}
+
+}  // namespace
+}  // namespace demarc::telemetry
