@@ -5,10 +5,12 @@
 #   packaging/dev.sh run [ARGS...]  run the agent in the foreground with
 #                                   config/demarc.yaml (extra ARGS go to
 #                                   `demarc run`, e.g. --log-level debug)
-#   packaging/dev.sh test           the whole suite: ASan+UBSan build, unit,
-#                                   integration, eBPF and end-to-end tests,
-#                                   format and clang-tidy; then the fuzzers
-#                                   (bounded run) and the benchmarks
+#   packaging/dev.sh test           the whole suite: one clang build with
+#                                   ASan+UBSan and libFuzzer coverage
+#                                   (build/test); unit, integration, eBPF and
+#                                   end-to-end tests, format and clang-tidy;
+#                                   then the fuzzers (bounded run) and the
+#                                   benchmarks (release build)
 #   packaging/dev.sh build          release build only (build/release)
 #   packaging/dev.sh bench          release build and benchmarks
 #
@@ -49,12 +51,7 @@ mount_tracefs() {
 }
 
 run_fuzz() {
-  # libFuzzer needs clang: a separate build of just the fuzz targets.
-  if [[ ! -f build/fuzz/build.ninja ]]; then
-    CC=clang CXX=clang++ cmake -S "$top" -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DDEMARC_FUZZ=ON -DDEMARC_ASAN=ON -DDEMARC_UBSAN=ON -DDEMARC_BUILD_TESTS=OFF >/dev/null
-  fi
-  ninja -C build/fuzz -j "$jobs" fuzz_config fuzz_batch fuzz_units fuzz_posture fuzz_rules
+  # The fuzz targets come from the test build (clang, -fsanitize=fuzzer-no-link).
   echo "== fuzzing (tests/fuzz), ${DEMARC_FUZZ_SECONDS:-20}s per target =="
   local work
   work=$(mktemp -d)
@@ -63,7 +60,7 @@ run_fuzz() {
     # Leaks are the ctest run's job (LeakSanitizer there); here a bounded run
     # that fails on any crash, hang (-timeout) or sanitizer report.
     if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 timeout -s KILL $(( ${DEMARC_FUZZ_SECONDS:-20} + 60 )) \
-          "$top/build/fuzz/tests/fuzz/fuzz_$name" -max_total_time="${DEMARC_FUZZ_SECONDS:-20}" \
+          "$top/build/test/tests/fuzz/fuzz_$name" -max_total_time="${DEMARC_FUZZ_SECONDS:-20}" \
           -timeout=10 -rss_limit_mb=2048 "$work/$name" "$top/tests/fuzz/corpus/$name" \
           >"$work/$name.log" 2>&1); then
       tail -40 "$work/$name.log"
@@ -93,14 +90,17 @@ case "$cmd" in
   test)
     packaging/setup-deps.sh
     mount_tracefs
-    configure build/asan -DCMAKE_BUILD_TYPE=Debug -DDEMARC_ASAN=ON -DDEMARC_UBSAN=ON
-    ninja -C build/asan -j "$jobs"
+    # One build serves the tests and the fuzzers: clang (libFuzzer needs it),
+    # -O1 as ASan advises (faster tests than -O0, still good stack traces).
+    CC=clang CXX=clang++ configure build/test -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+      -DCMAKE_CXX_FLAGS=-O1 -DDEMARC_ASAN=ON -DDEMARC_UBSAN=ON -DDEMARC_FUZZ=ON
+    ninja -C build/test -j "$jobs"
     # LeakSanitizer needs ptrace, which some sandboxes refuse; ASan still runs.
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     ctest_log=$(mktemp)
     echo "== build done after ${SECONDS}s; ctest =="
-    ctest --test-dir build/asan -j "$jobs" --output-on-failure --timeout 900 | tee "$ctest_log"
+    ctest --test-dir build/test -j "$jobs" --output-on-failure --timeout 900 | tee "$ctest_log"
     echo "== ctest done after ${SECONDS}s =="
     run_fuzz
     echo "== fuzzing done after ${SECONDS}s =="
