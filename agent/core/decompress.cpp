@@ -181,6 +181,14 @@ Status unzstd(std::string_view data, Sink& sink) {
   return okStatus();
 }
 
+// A consumer that keeps everything, for the whole-buffer forms.
+ChunkConsumer appendTo(std::string& out) {
+  return [&out](std::string_view piece) {
+    out.append(piece);
+    return true;
+  };
+}
+
 }  // namespace
 
 Compression compressionOf(const std::filesystem::path& path) {
@@ -220,13 +228,7 @@ Status decompressChunks(std::string_view data, Compression kind, const ChunkCons
 
 Result<std::string> decompress(std::string_view data, Compression kind, size_t max_output) {
   std::string out;
-  DEMARC_TRY(decompressChunks(
-      data, kind,
-      [&](std::string_view piece) {
-        out.append(piece);
-        return true;
-      },
-      max_output));
+  DEMARC_TRY(decompressChunks(data, kind, appendTo(out), max_output));
   return out;
 }
 
@@ -259,13 +261,7 @@ Status readMaybeCompressedChunks(const HostRoot& root, std::string_view host_pat
 Result<std::string> readMaybeCompressed(const HostRoot& root, std::string_view host_path,
                                         size_t max_output) {
   std::string out;
-  DEMARC_TRY(readMaybeCompressedChunks(
-      root, host_path,
-      [&](std::string_view piece) {
-        out.append(piece);
-        return true;
-      },
-      max_output));
+  DEMARC_TRY(readMaybeCompressedChunks(root, host_path, appendTo(out), max_output));
   return out;
 }
 

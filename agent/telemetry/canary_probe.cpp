@@ -20,15 +20,13 @@ void CanaryProbe::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_bu
 
 Result<std::unique_ptr<CanaryProbe>> CanaryProbe::open(const CanaryOptions& options) {
   routeLibbpfLogs();
-  std::vector<Hook> hooks = {Hook::kTpBtf, Hook::kTracepoint};
-  if (options.only_hook) hooks = {*options.only_hook};
-  std::string failures;
-  for (Hook hook : hooks) {
-    std::unique_ptr<CanaryProbe> probe(new CanaryProbe());
+  using Loaded = std::unique_ptr<CanaryProbe>;
+  return firstHookThatLoads<Loaded>(options.only_hook, "exec", [&](Hook hook) -> Result<Loaded> {
+    Loaded probe(new CanaryProbe());
     probe->hook_ = hook;
     probe->skel_.reset(canary_bpf__open());
     if (!probe->skel_) {
-      return Error(ErrorCode::kUnavailable, "cannot open the canary probe: " + libbpfError(-errno));
+      return Error(ErrorCode::kInternal, "cannot open the canary probe: " + libbpfError(-errno));
     }
     probe->skel_->rodata->filter_ppid = options.filter_ppid;
     // Load one program of the two: the kernel must not be asked to verify a
@@ -37,22 +35,14 @@ Result<std::unique_ptr<CanaryProbe>> CanaryProbe::open(const CanaryOptions& opti
     bpf_program__set_autoload(probe->skel_->progs.canary_exec_tp, hook == Hook::kTracepoint);
     int err = canary_bpf__load(probe->skel_.get());
     if (err == 0) err = canary_bpf__attach(probe->skel_.get());
-    if (err != 0) {
-      failures += (failures.empty() ? "" : "; ") + std::string(hookName(hook)) +
-                  "/sched_process_exec: " + libbpfError(err);
-      continue;
-    }
+    if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
     probe->ring_.reset(
         ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample, probe.get(), nullptr));
     if (!probe->ring_) {
-      return Error(ErrorCode::kUnavailable,
-                   "cannot set up the ring buffer: " + libbpfError(-errno));
+      return Error(ErrorCode::kInternal, "cannot set up the ring buffer: " + libbpfError(-errno));
     }
     return probe;
-  }
-  return Error(ErrorCode::kUnavailable,
-               "no exec hook loads on this kernel (" + failures +
-                   "); is this process root with CAP_BPF and CAP_PERFMON?");
+  });
 }
 
 CanaryProbe::~CanaryProbe() {

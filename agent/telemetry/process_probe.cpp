@@ -43,16 +43,13 @@ ProcessProbe::ProcessProbe()
 
 Result<std::unique_ptr<ProcessProbe>> ProcessProbe::open(const ProcessProbeOptions& options) {
   routeLibbpfLogs();
-  std::vector<Hook> hooks = {Hook::kTpBtf, Hook::kTracepoint};
-  if (options.only_hook) hooks = {*options.only_hook};
-  std::string failures;
-  for (Hook hook : hooks) {
-    std::unique_ptr<ProcessProbe> probe(new ProcessProbe());
+  using Loaded = std::unique_ptr<ProcessProbe>;
+  return firstHookThatLoads<Loaded>(options.only_hook, "process", [&](Hook hook) -> Result<Loaded> {
+    Loaded probe(new ProcessProbe());
     probe->hook_ = hook;
     probe->skel_.reset(process_bpf__open());
     if (!probe->skel_) {
-      return Error(ErrorCode::kUnavailable,
-                   "cannot open the process probe: " + libbpfError(-errno));
+      return Error(ErrorCode::kInternal, "cannot open the process probe: " + libbpfError(-errno));
     }
     probe->skel_->rodata->self_tgid = options.self_tgid;
     bpf_map__set_max_entries(probe->skel_->maps.events, ringSize(options.ring_buffer_bytes));
@@ -67,22 +64,14 @@ Result<std::unique_ptr<ProcessProbe>> ProcessProbe::open(const ProcessProbeOptio
     bpf_program__set_autoload(probe->skel_->progs.exit_tp, !btf);
     int err = process_bpf__load(probe->skel_.get());
     if (err == 0) err = process_bpf__attach(probe->skel_.get());
-    if (err != 0) {
-      failures +=
-          (failures.empty() ? "" : "; ") + std::string(hookName(hook)) + ": " + libbpfError(err);
-      continue;
-    }
+    if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
     probe->ring_.reset(
         ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample, probe.get(), nullptr));
     if (!probe->ring_) {
-      return Error(ErrorCode::kUnavailable,
-                   "cannot set up the ring buffer: " + libbpfError(-errno));
+      return Error(ErrorCode::kInternal, "cannot set up the ring buffer: " + libbpfError(-errno));
     }
     return probe;
-  }
-  return Error(ErrorCode::kUnavailable,
-               "no process hooks load on this kernel (" + failures +
-                   "); is this process root with CAP_BPF and CAP_PERFMON?");
+  });
 }
 
 ProcessProbe::~ProcessProbe() {

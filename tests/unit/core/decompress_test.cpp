@@ -3,34 +3,22 @@
 #include <bzlib.h>
 #include <lz4frame.h>
 #include <lzma.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/compress.h"
 #include "tests/support/temp_dir.h"
 
 namespace demarc {
 namespace {
 
+using testing::gzip;
+
 std::string sample() {
   std::string s;
   for (int i = 0; i < 20000; ++i) s += "Package: pkg" + std::to_string(i) + "\nVersion: 1.0\n\n";
   return s;
-}
-
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
 }
 
 std::string xz(const std::string& in) {

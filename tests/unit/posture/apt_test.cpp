@@ -1,14 +1,16 @@
 #include "agent/posture/apt.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <algorithm>
 
+#include "tests/support/compress.h"
 #include "tests/support/temp_dir.h"
 
 namespace demarc::posture {
 namespace {
+
+using testing::gzip;
 
 constexpr const char* kStatus =
     "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.21.22\n\n"
@@ -128,20 +130,6 @@ TEST(Apt, DamagedFilesAreProblemsNotFailures) {
       << state->problems[0];
   EXPECT_NE(state->problems[1].find("Packages.lz4"), std::string::npos) << state->problems[1];
   EXPECT_TRUE(state->pending.empty());
-}
-
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
 }
 
 // Lists are parsed piece by piece as they decompress: paragraphs cut by a

@@ -1,15 +1,17 @@
 #include "agent/posture/cve_feed.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <sstream>
 
 #include "agent/core/encoding.h"
+#include "tests/support/compress.h"
 #include "tests/support/temp_dir.h"
 
 namespace demarc::posture {
 namespace {
+
+using testing::gzip;
 
 // The shape of https://security-tracker.debian.org/tracker/data/json, with
 // the cases that matter: fixed in a newer version, fixed in an older one,
@@ -119,20 +121,6 @@ TEST(CveFeed, BadFeedsAreErrorsWithAPlace) {
   auto shape = parseDebianTracker(wrong, "bookworm");
   ASSERT_FALSE(shape.ok());
   EXPECT_NE(shape.error().message().find("source package \"openssl\""), std::string::npos);
-}
-
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
 }
 
 TEST(CveFeed, FileDigestIsOfTheBytesRead) {
