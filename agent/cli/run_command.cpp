@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/process_recorder.h"
 #include "agent/core/encoding.h"
 #include "agent/core/files.h"
 #include "agent/core/host_root.h"
@@ -26,7 +27,7 @@
 #include "agent/evidence/signer.h"
 #include "agent/posture/scanner.h"
 #include "agent/sinks/directory_sink.h"
-#include "agent/telemetry/canary_probe.h"
+#include "agent/telemetry/process_probe.h"
 
 namespace demarc::cli {
 namespace {
@@ -89,18 +90,25 @@ Result<UniqueFd> blockSignals() {
   return fd;
 }
 
-void logProbeSupport() {
-  auto probe = telemetry::CanaryProbe::open(
-      {.filter_ppid = static_cast<uint32_t>(::getpid()), .only_hook = std::nullopt});
-  if (probe.ok()) {
-    spdlog::info(
-        "eBPF: CO-RE canary probe loads here via {}/sched_process_exec; process and network "
-        "telemetry "
-        "arrives with issue #4",
-        telemetry::hookName((*probe)->hook()));
-  } else {
-    spdlog::warn("eBPF: the canary probe does not load: {}", probe.error().message());
+// The process probe, when config asks for it and the kernel lets it load;
+// the agent runs on without it (saying why).
+std::unique_ptr<telemetry::ProcessProbe> openProcessProbe(const config::Config& config) {
+  if (!config.telemetry().process_events()) {
+    spdlog::info("eBPF: process events are off (telemetry.process_events)");
+    return nullptr;
   }
+  auto probe = telemetry::ProcessProbe::open(
+      {.ring_buffer_bytes = static_cast<uint32_t>(config.telemetry().ring_buffer_size()),
+       .self_tgid = static_cast<uint32_t>(::getpid()),
+       .only_hook = std::nullopt});
+  if (!probe.ok()) {
+    spdlog::warn("eBPF: process events are not recorded: {}", probe.error().message());
+    return nullptr;
+  }
+  spdlog::info("eBPF: recording exec, fork and exit via {} hooks (ring buffer {})",
+               telemetry::hookName((*probe)->hook()),
+               formatSize(config.telemetry().ring_buffer_size()));
+  return std::move(probe).value();
 }
 
 }  // namespace
@@ -299,7 +307,7 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   });
 
-  logProbeSupport();
+  auto process_probe = openProcessProbe(*config);
 
   pipeline.start();
   pipeline.submit(evidence::makeEnrollment(*signer, *agent_id, host, clock.now()));
@@ -313,6 +321,11 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   spdlog::info("posture: {} rules from {} packs (sha256 {}); scanning now and every {}",
                rules->rules.size(), rules->files.size(), rules->digest.substr(0, 16),
                formatDuration(toNanos(config->posture().scan_interval())));
+  std::optional<ProcessRecorder> process_events;
+  if (process_probe) {
+    auto boot_id = HostRoot("/").readLine("/proc/sys/kernel/random/boot_id");
+    process_events.emplace(std::move(process_probe), pipeline, boot_id.ok() ? *boot_id : "");
+  }
   std::optional<PostureScheduler> posture_scans;
   posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config, global.config_path),
                         toNanos(config->posture().scan_interval()), pipeline);
@@ -375,7 +388,8 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   }
 
-  posture_scans.reset();  // waits for a scan in progress; its records are sealed below
+  posture_scans.reset();   // waits for a scan in progress; its records are sealed below
+  process_events.reset();  // reads what is left in the ring buffer
   pipeline.submit(
       makeHeartbeat(facts, v1::Heartbeat::STATE_STOPPING, pipeline.stats(), clock.now()));
   pipeline.stop(kDrainTimeout);

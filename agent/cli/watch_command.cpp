@@ -1,7 +1,6 @@
 // `demarc watch`: process events as they happen, as JSON lines or one
 // readable line each.
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,18 +16,6 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 void onSignal(int /*sig*/) { g_stop = 1; }
-
-// Wall time of a CLOCK_BOOTTIME reading.
-SystemTime wallTime(uint64_t boot_ns) {
-  timespec real{};
-  timespec boot{};
-  ::clock_gettime(CLOCK_REALTIME, &real);
-  ::clock_gettime(CLOCK_BOOTTIME, &boot);
-  int64_t real_ns = static_cast<int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
-  int64_t boot_now = static_cast<int64_t>(boot.tv_sec) * 1'000'000'000 + boot.tv_nsec;
-  int64_t at = real_ns - (boot_now - static_cast<int64_t>(boot_ns));
-  return fromUnixTime(at / 1'000'000'000, at % 1'000'000'000);
-}
 
 std::string_view typeName(const telemetry::ProcessEvent& e) {
   if (std::holds_alternative<telemetry::ExecEvent>(e)) return "exec";
@@ -69,7 +56,7 @@ void appendField(std::string& out, std::string_view key, bool value) {
 std::string toJson(const telemetry::ProcessEvent& e) {
   Fields f = fieldsOf(e);
   std::string out = "{\"type\":\"" + std::string(typeName(e)) + "\"";
-  appendField(out, "time", formatTime(wallTime(f.ktime)));
+  appendField(out, "time", formatTime(telemetry::wallClockOf(f.ktime)));
   appendField(out, "pid", uint64_t{f.pid});
   if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) {
     appendField(out, "thread", uint64_t{x->pid});
@@ -111,7 +98,7 @@ std::string toJson(const telemetry::ProcessEvent& e) {
 
 std::string toLine(const telemetry::ProcessEvent& e) {
   Fields f = fieldsOf(e);
-  std::string time = formatTime(wallTime(f.ktime)).substr(11, 12);  // HH:MM:SS.mmm
+  std::string time = formatTime(telemetry::wallClockOf(f.ktime)).substr(11, 12);  // HH:MM:SS.mmm
   std::string out = time + " " + std::string(typeName(e)) + " " + std::to_string(f.pid);
   if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) {
     out +=

@@ -1,5 +1,7 @@
 #include "agent/telemetry/process_events.h"
 
+#include <time.h>
+
 #include <linux/types.h>  // process.h uses the kernel integer types
 
 #include <algorithm>
@@ -26,6 +28,17 @@ std::string fixedString(const char (&field)[N]) {
 }
 
 }  // namespace
+
+SystemTime wallClockOf(uint64_t boot_ns) {
+  timespec real{};
+  timespec boot{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  int64_t real_ns = static_cast<int64_t>(real.tv_sec) * 1'000'000'000 + real.tv_nsec;
+  int64_t boot_now = static_cast<int64_t>(boot.tv_sec) * 1'000'000'000 + boot.tv_nsec;
+  int64_t at = real_ns - (boot_now - static_cast<int64_t>(boot_ns));
+  return fromUnixTime(at / 1'000'000'000, at % 1'000'000'000);
+}
 
 size_t maxArgumentBytes() { return static_cast<size_t>(PROC_ARGS_CHUNK) * PROC_ARGS_MAX_CHUNKS; }
 

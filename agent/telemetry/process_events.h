@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "agent/core/clock.h"
 #include "agent/telemetry/libbpf_util.h"
 
 namespace demarc::telemetry {
@@ -55,6 +56,9 @@ struct ExitEvent {
 };
 
 using ProcessEvent = std::variant<ExecEvent, ForkEvent, ExitEvent>;
+
+// Wall-clock time of a CLOCK_BOOTTIME reading (the probe's timestamps).
+SystemTime wallClockOf(uint64_t boot_ns);
 
 // The largest argument list the probe carries whole; longer ones arrive cut
 // at this size with args_truncated set.

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -99,6 +100,23 @@ long statusKb(pid_t pid, const char* field) {
   return -1;
 }
 
+// Resident kB of the mappings whose name contains `name` (/proc/PID/smaps).
+long mappedKb(pid_t pid, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  bool inside = false;
+  long total = 0;
+  while (std::getline(in, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find('-') != std::string::npos && line.find(' ') != std::string::npos) {
+      inside = line.find(name) != std::string::npos;  // a mapping's header line
+    } else if (inside && line.rfind("Rss:", 0) == 0) {
+      total += std::stol(line.substr(4));
+    }
+  }
+  return total;
+}
+
 }  // namespace
 }  // namespace demarc
 
@@ -146,6 +164,7 @@ int main(int argc, char** argv) {
   long hwm = statusKb(agent.pid(), "VmHWM:");
   long anon = statusKb(agent.pid(), "RssAnon:");
   long file = statusKb(agent.pid(), "RssFile:");
+  long ring = mappedKb(agent.pid(), "anon_inode:bpf-map");
   long peer_rss = statusKb(peer.pid(), "VmRSS:");
   agent.signal(SIGTERM);
   agent.wait();
@@ -156,6 +175,10 @@ int main(int argc, char** argv) {
       "                    of which %.1f MiB private (anonymous), %.1f MiB shared library "
       "and file pages\n",
       anon / 1024.0, file / 1024.0);
+  std::printf(
+      "                    (shared includes %.1f MiB of eBPF ring buffer mapping: "
+      "telemetry.ring_buffer_size, data pages mapped twice)\n",
+      ring / 1024.0);
   std::printf("  /bin/sleep        %6.1f MiB  ratio demarc / sleep: %.1f\n", peer_rss / 1024.0,
               static_cast<double>(rss) / static_cast<double>(peer_rss));
   return 0;

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "tests/e2e/agent_fixture.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -37,6 +40,30 @@ TEST(Watch, PrintsExecsAsJsonLinesAndStopsOnSigint) {
   EXPECT_EQ(lines.wait(), 0);
   EXPECT_NE(lines.out().find(" exec "), std::string::npos) << lines.out();
   EXPECT_NE(lines.out().find("/bin/true watch-marker-2"), std::string::npos) << lines.out();
+}
+
+// `demarc run` seals the same events as evidence that verifies.
+TEST(Run, SealsProcessEvents) {
+  TempDir dir;
+  auto config = writeAgentConfig(dir);
+  Subprocess agent(agentArgs(config), dir.path());
+  ASSERT_TRUE(agent.waitForErr("recording exec, fork and exit via tp_btf hooks", 30s))
+      << agent.err();
+  ASSERT_EQ(runCommand({"/bin/sh", "-c", "/bin/true run-marker-7 && exit 3"}, dir.path()).exit_code,
+            3);
+  ASSERT_TRUE(agent.waitForErr("heartbeat:", 20s)) << agent.err();
+  agent.signal(SIGTERM);
+  EXPECT_EQ(agent.wait(), 0) << agent.err();
+  std::string all;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "evidence")) {
+    if (e.is_regular_file()) all += readAll(e.path());
+  }
+  EXPECT_NE(all.find("\"argv\":[\"/bin/true\",\"run-marker-7\"]"), std::string::npos);
+  EXPECT_NE(all.find("\"kind\":\"KIND_EXEC\""), std::string::npos);
+  EXPECT_NE(all.find("\"kind\":\"KIND_FORK\""), std::string::npos);
+  EXPECT_NE(all.find("\"exit_code\":3"), std::string::npos);
+  auto verify = runCommand({DEMARC_BINARY, "verify", (dir / "evidence").string()}, dir.path());
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
 
 }  // namespace
