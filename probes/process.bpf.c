@@ -244,8 +244,9 @@ int exec_tp(struct trace_event_raw_sched_process_exec *ctx) {
 
 SEC("tracepoint/sched/sched_process_fork")
 int fork_tp(struct trace_event_raw_sched_process_fork *ctx) {
-  // Only the child's id is at hand here, and it may be a thread's: user
-  // space drops forks whose id is not a process (its Tgid differs).
+  // Only the child's id is at hand here, and it may be a new thread's: with
+  // this fallback hook, thread creations are reported as forks too (the
+  // tp_btf hook sees the child and reports processes only).
   struct task_struct *parent = (struct task_struct *)bpf_get_current_task();
   __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
   if (parent_tgid == self_tgid) return 0;

@@ -39,9 +39,9 @@ struct ExecEvent {
 
 struct ForkEvent {
   uint64_t ktime = 0;
-  uint32_t tgid = 0;  // the new process
+  uint32_t tgid = 0;  // the new process (with the tracepoint fallback, possibly a new thread)
   uint32_t parent_tgid = 0;
-  uint64_t start_boottime = 0;  // 0 when the hook could not tell
+  uint64_t start_boottime = 0;  // 0 when the hook could not tell (tracepoint fallback)
 };
 
 struct ExitEvent {
