@@ -4,10 +4,13 @@
 // the kernel has BTF-typed tracepoints, the plain tracepoint otherwise; user
 // space autoloads one set. Every event the ring buffer cannot take is
 // counted per CPU and per event type.
+// vmlinux.h must come before the libbpf headers.
+// clang-format off
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+// clang-format on
 
 #include "process.h"
 
@@ -29,23 +32,23 @@ struct {
 } drops SEC(".maps");
 
 static __always_inline void count_drop(__u32 type) {
-  __u64 *count = bpf_map_lookup_elem(&drops, &type);
+  __u64* count = bpf_map_lookup_elem(&drops, &type);
   if (count) *count += 1;
 }
 
-static __always_inline void *reserve(__u64 size, __u32 type) {
-  void *e = bpf_ringbuf_reserve(&events, size, 0);
+static __always_inline void* reserve(__u64 size, __u32 type) {
+  void* e = bpf_ringbuf_reserve(&events, size, 0);
   if (!e) count_drop(type);
   return e;
 }
 
-static __always_inline void header(struct proc_header *h, __u32 type, __u32 tgid) {
+static __always_inline void header(struct proc_header* h, __u32 type, __u32 tgid) {
   h->type = type;
   h->tgid = tgid;
   h->ktime = bpf_ktime_get_boot_ns();
 }
 
-static __always_inline __u64 start_boottime(struct task_struct *task) {
+static __always_inline __u64 start_boottime(struct task_struct* task) {
   if (bpf_core_field_exists(task->start_boottime)) return BPF_CORE_READ(task, start_boottime);
   return BPF_CORE_READ(task, start_time);
 }
@@ -62,30 +65,30 @@ struct {
 } cwd_scratch SEC(".maps");
 
 struct cwd_ctx {
-  struct dentry *dentry;
-  struct vfsmount *vfsmnt;
-  struct mount *mnt;
+  struct dentry* dentry;
+  struct vfsmount* vfsmnt;
+  struct mount* mnt;
   __u32 depth;
   __u32 flags;
 };
 
 // One step up the working directory: a component, or a mount crossing;
 // 1 ends the walk at the root.
-static long cwd_step(__u32 i, void *data) {
-  struct cwd_ctx *c = data;
+static long cwd_step(__u32 i, void* data) {
+  struct cwd_ctx* c = data;
   // Locals: CO-RE relocates kernel struct accesses, not this context's.
-  struct dentry *dentry = c->dentry;
-  struct vfsmount *vfsmnt = c->vfsmnt;
-  struct mount *mnt = c->mnt;
+  struct dentry* dentry = c->dentry;
+  struct vfsmount* vfsmnt = c->vfsmnt;
+  struct mount* mnt = c->mnt;
   if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
-    struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+    struct mount* parent = BPF_CORE_READ(mnt, mnt_parent);
     if (parent == mnt) return 1;  // the root of the namespace
     c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
     c->mnt = parent;
-    c->vfsmnt = (struct vfsmount *)((char *)parent + bpf_core_field_offset(struct mount, mnt));
+    c->vfsmnt = (struct vfsmount*)((char*)parent + bpf_core_field_offset(struct mount, mnt));
     return 0;
   }
-  struct dentry *up = BPF_CORE_READ(dentry, d_parent);
+  struct dentry* up = BPF_CORE_READ(dentry, d_parent);
   if (up == dentry) return 1;
   __u32 depth = c->depth;
   if (depth >= PROC_CWD_DEPTH) {
@@ -93,7 +96,7 @@ static long cwd_step(__u32 i, void *data) {
     return 1;
   }
   __u32 zero = 0;
-  struct cwd_scratch *scratch = bpf_map_lookup_elem(&cwd_scratch, &zero);
+  struct cwd_scratch* scratch = bpf_map_lookup_elem(&cwd_scratch, &zero);
   if (!scratch) return 1;
   if (BPF_CORE_READ(dentry, d_name.len) >= PROC_CWD_NAME_LEN) c->flags |= PROC_EXEC_CWD_TRUNCATED;
   bpf_probe_read_kernel_str(scratch->names[depth & (PROC_CWD_DEPTH - 1)], PROC_CWD_NAME_LEN,
@@ -104,14 +107,14 @@ static long cwd_step(__u32 i, void *data) {
 }
 
 // The working directory, leaf first, crossing mount points.
-static __always_inline void read_cwd(struct task_struct *task, struct proc_exec_event *e) {
+static __always_inline void read_cwd(struct task_struct* task, struct proc_exec_event* e) {
   struct cwd_ctx c = {};
   c.dentry = BPF_CORE_READ(task, fs, pwd.dentry);
   c.vfsmnt = BPF_CORE_READ(task, fs, pwd.mnt);
-  c.mnt = (struct mount *)((char *)c.vfsmnt - bpf_core_field_offset(struct mount, mnt));
+  c.mnt = (struct mount*)((char*)c.vfsmnt - bpf_core_field_offset(struct mount, mnt));
   bpf_loop(PROC_CWD_DEPTH * 2, cwd_step, &c, 0);
   __u32 zero = 0;
-  struct cwd_scratch *scratch = bpf_map_lookup_elem(&cwd_scratch, &zero);
+  struct cwd_scratch* scratch = bpf_map_lookup_elem(&cwd_scratch, &zero);
   if (scratch) bpf_probe_read_kernel(e->cwd, sizeof(e->cwd), scratch->names);
   e->cwd_depth = c.depth;
   e->flags |= c.flags;
@@ -126,10 +129,10 @@ struct args_ctx {
 };
 
 // One chunk of the argument list as its own record; 1 stops the loop.
-static long send_args_chunk(__u32 i, void *data) {
-  struct args_ctx *ctx = data;
+static long send_args_chunk(__u32 i, void* data) {
+  struct args_ctx* ctx = data;
   if (i >= ctx->chunks) return 1;
-  struct proc_args_event *a = reserve(sizeof(*a), DM_EVENT_ARGS);
+  struct proc_args_event* a = reserve(sizeof(*a), DM_EVENT_ARGS);
   if (!a) return 1;
   header(&a->h, DM_EVENT_ARGS, ctx->tgid);
   a->index = i;
@@ -137,7 +140,7 @@ static long send_args_chunk(__u32 i, void *data) {
   __u64 offset = (__u64)i * PROC_ARGS_CHUNK;
   __u64 n = (__u64)ctx->total > offset ? (__u64)ctx->total - offset : 0;
   if (n > PROC_ARGS_CHUNK) n = PROC_ARGS_CHUNK;
-  if (bpf_probe_read_user(a->data, n, (const void *)(ctx->arg_start + offset)) != 0) {
+  if (bpf_probe_read_user(a->data, n, (const void*)(ctx->arg_start + offset)) != 0) {
     n = 0;  // user space sees an empty chunk and marks the list lost
   }
   a->size = n;
@@ -145,10 +148,10 @@ static long send_args_chunk(__u32 i, void *data) {
   return 0;
 }
 
-static __always_inline int on_exec(struct task_struct *task, const char *filename, __u32 hook) {
+static __always_inline int on_exec(struct task_struct* task, const char* filename, __u32 hook) {
   __u32 tgid = BPF_CORE_READ(task, tgid);
   if (tgid == self_tgid) return 0;
-  struct proc_exec_event *e = reserve(sizeof(*e), DM_EVENT_EXEC);
+  struct proc_exec_event* e = reserve(sizeof(*e), DM_EVENT_EXEC);
   if (!e) return 0;
   header(&e->h, DM_EVENT_EXEC, tgid);
   e->pid = BPF_CORE_READ(task, pid);
@@ -189,13 +192,13 @@ static __always_inline int on_exec(struct task_struct *task, const char *filenam
   return 0;
 }
 
-static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child) {
+static __always_inline int on_fork(struct task_struct* parent, struct task_struct* child) {
   __u32 pid = BPF_CORE_READ(child, pid);
   __u32 tgid = BPF_CORE_READ(child, tgid);
   if (pid != tgid) return 0;  // a new thread, not a new process
   __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
   if (parent_tgid == self_tgid) return 0;
-  struct proc_fork_event *e = reserve(sizeof(*e), DM_EVENT_FORK);
+  struct proc_fork_event* e = reserve(sizeof(*e), DM_EVENT_FORK);
   if (!e) return 0;
   header(&e->h, DM_EVENT_FORK, tgid);
   e->parent_tgid = parent_tgid;
@@ -205,11 +208,11 @@ static __always_inline int on_fork(struct task_struct *parent, struct task_struc
   return 0;
 }
 
-static __always_inline int on_exit(struct task_struct *task) {
+static __always_inline int on_exit(struct task_struct* task) {
   __u32 pid = BPF_CORE_READ(task, pid);
   __u32 tgid = BPF_CORE_READ(task, tgid);
   if (pid != tgid || tgid == self_tgid) return 0;  // threads end with their process
-  struct proc_exit_event *e = reserve(sizeof(*e), DM_EVENT_EXIT);
+  struct proc_exit_event* e = reserve(sizeof(*e), DM_EVENT_EXIT);
   if (!e) return 0;
   header(&e->h, DM_EVENT_EXIT, tgid);
   e->pid = pid;
@@ -223,34 +226,34 @@ static __always_inline int on_exit(struct task_struct *task) {
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(exec_btf, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm) {
+int BPF_PROG(exec_btf, struct task_struct* task, pid_t old_pid, struct linux_binprm* bprm) {
   return on_exec(task, BPF_CORE_READ(bprm, filename), 1);
 }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child) {
+int BPF_PROG(fork_btf, struct task_struct* parent, struct task_struct* child) {
   return on_fork(parent, child);
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(exit_btf, struct task_struct *task) { return on_exit(task); }
+int BPF_PROG(exit_btf, struct task_struct* task) { return on_exit(task); }
 
 SEC("tracepoint/sched/sched_process_exec")
-int exec_tp(struct trace_event_raw_sched_process_exec *ctx) {
+int exec_tp(struct trace_event_raw_sched_process_exec* ctx) {
   // The filename is a __data_loc string: low 16 bits are its offset.
   unsigned short offset = ctx->__data_loc_filename & 0xFFFF;
-  return on_exec((struct task_struct *)bpf_get_current_task(), (const char *)ctx + offset, 2);
+  return on_exec((struct task_struct*)bpf_get_current_task(), (const char*)ctx + offset, 2);
 }
 
 SEC("tracepoint/sched/sched_process_fork")
-int fork_tp(struct trace_event_raw_sched_process_fork *ctx) {
+int fork_tp(struct trace_event_raw_sched_process_fork* ctx) {
   // Only the child's id is at hand here, and it may be a new thread's: with
   // this fallback hook, thread creations are reported as forks too (the
   // tp_btf hook sees the child and reports processes only).
-  struct task_struct *parent = (struct task_struct *)bpf_get_current_task();
+  struct task_struct* parent = (struct task_struct*)bpf_get_current_task();
   __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
   if (parent_tgid == self_tgid) return 0;
-  struct proc_fork_event *e = reserve(sizeof(*e), DM_EVENT_FORK);
+  struct proc_fork_event* e = reserve(sizeof(*e), DM_EVENT_FORK);
   if (!e) return 0;
   header(&e->h, DM_EVENT_FORK, ctx->child_pid);
   e->parent_tgid = parent_tgid;
@@ -261,4 +264,4 @@ int fork_tp(struct trace_event_raw_sched_process_fork *ctx) {
 }
 
 SEC("tracepoint/sched/sched_process_exit")
-int exit_tp(void *ctx) { return on_exit((struct task_struct *)bpf_get_current_task()); }
+int exit_tp(void* ctx) { return on_exit((struct task_struct*)bpf_get_current_task()); }

@@ -31,13 +31,13 @@ struct proc_exec_event {
   __u32 ppid;
   __u32 uid, gid, euid, egid;
   __u32 loginuid;
-  __u32 hook;       /* 1: tp_btf, 2: tracepoint */
-  __u64 cgroup_id;  /* cgroup v2 id */
-  __u64 inode;      /* of the executable */
-  __u32 dev;        /* its device (kernel encoding) */
-  __u32 args_size;  /* bytes of the argument list (NUL-separated) */
-  __u32 args_chunks;/* DM_EVENT_ARGS records that follow */
-  __u32 flags;      /* PROC_EXEC_* */
+  __u32 hook;           /* 1: tp_btf, 2: tracepoint */
+  __u64 cgroup_id;      /* cgroup v2 id */
+  __u64 inode;          /* of the executable */
+  __u32 dev;            /* its device (kernel encoding) */
+  __u32 args_size;      /* bytes of the argument list (NUL-separated) */
+  __u32 args_chunks;    /* DM_EVENT_ARGS records that follow */
+  __u32 flags;          /* PROC_EXEC_* */
   __u64 start_boottime; /* task start, ns since boot (as /proc/PID/stat) */
   char comm[PROC_COMM_LEN];
   char filename[PROC_PATH_LEN];
