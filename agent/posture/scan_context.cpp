@@ -144,9 +144,11 @@ const PersistedSysctl& ScanContext::persistedSysctl() {
 }
 
 bool ScanContext::usesRpm() {
+  if (uses_rpm_) return *uses_rpm_;
   PackageFamily family = os().ok() ? packageFamilyOf(*os()) : PackageFamily::kUnknown;
-  if (family == PackageFamily::kDpkg || root_.lstat("/var/lib/dpkg/status").ok()) return false;
-  return family == PackageFamily::kRpm || root_.lstat("/var/lib/rpm/rpmdb.sqlite").ok();
+  uses_rpm_ = family != PackageFamily::kDpkg && !root_.lstat("/var/lib/dpkg/status").ok() &&
+              (family == PackageFamily::kRpm || root_.lstat("/var/lib/rpm/rpmdb.sqlite").ok());
+  return *uses_rpm_;
 }
 
 const Result<std::vector<RpmPackage>>& ScanContext::rpmPackages() {

@@ -135,6 +135,7 @@ class ScanContext {
   std::optional<SshdConfig> sshd_;
   std::optional<PersistedSysctl> sysctl_;
   std::optional<Result<std::set<std::string>>> packages_;
+  std::optional<bool> uses_rpm_;
   std::optional<Result<std::vector<RpmPackage>>> rpms_;
   std::optional<Result<UpdateState>> updates_;
   std::optional<KernelStatus> kernel_;

@@ -50,20 +50,38 @@ std::vector<std::string> rpmArgs(const testing::TempDir& dir) {
           "/var/lib/rpm", "--define", "_db_backend sqlite"};
 }
 
-TEST(RpmDatabase, ReadsWhatRpmRecorded) {
-  testing::TempDir dir;
-  buildPackage(dir, "demo-tool", "2", "1.2.3", "4.amzn2023");
-  buildPackage(dir, "openssh-server", "", "8.7p1", "8.amzn2023.0.4");
+// Records the packages in a fresh rpm database under dir/root (no files, no
+// scripts), as Amazon Linux keeps it: SQLite in /var/lib/rpm.
+void recordPackages(const testing::TempDir& dir, const std::vector<std::filesystem::path>& rpms) {
   auto init = rpmArgs(dir);
   init.push_back("--initdb");
   ASSERT_EQ(testing::runCommand(init, dir.path()).exit_code, 0);
   auto install = rpmArgs(dir);
-  for (const char* a : {"-i", "--justdb", "--nodeps", "--noscripts"}) install.push_back(a);
-  install.push_back((dir / "top/RPMS/noarch/demo-tool-1.2.3-4.amzn2023.noarch.rpm").string());
-  install.push_back(
-      (dir / "top/RPMS/noarch/openssh-server-8.7p1-8.amzn2023.0.4.noarch.rpm").string());
+  for (const char* a : {"-i", "--justdb", "--nodeps", "--noscripts", "--replacefiles"}) {
+    install.push_back(a);
+  }
+  for (const auto& p : rpms) install.push_back(p.string());
   auto installed = testing::runCommand(install, dir.path());
   ASSERT_EQ(installed.exit_code, 0) << installed.err;
+}
+
+// The outcomes of a rule pack scanned on dir/root as an Amazon Linux 2023 host.
+std::vector<CheckOutcome> scanAsAmazonLinux(const testing::TempDir& dir, const std::string& pack) {
+  dir.write("root/etc/os-release", "ID=\"amzn\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"2023\"\n");
+  RuleSet set;
+  auto added = addRulePack(set, pack, "p.yaml");
+  EXPECT_TRUE(added.ok()) << added.error().message();
+  ScanContext context(HostRoot(dir / "root"), {});
+  std::vector<CheckOutcome> out;
+  for (auto& r : runScan(set, context).results) out.push_back(std::move(r.outcome));
+  return out;
+}
+
+TEST(RpmDatabase, ReadsWhatRpmRecorded) {
+  testing::TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(
+      recordPackages(dir, {buildPackage(dir, "demo-tool", "2", "1.2.3", "4.amzn2023"),
+                           buildPackage(dir, "openssh-server", "", "8.7p1", "8.amzn2023.0.4")}));
 
   auto query = rpmArgs(dir);
   for (const char* a : {"-qa", "--qf", "%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH}\\n"}) {
@@ -87,19 +105,12 @@ TEST(RpmDatabase, ReadsWhatRpmRecorded) {
   EXPECT_TRUE(problems.empty());
 
   // The package checks use it on an Amazon Linux root.
-  dir.write("root/etc/os-release", "ID=\"amzn\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"2023\"\n");
-  RuleSet set;
-  ASSERT_TRUE(addRulePack(set,
-                          "pack: p\nrules:\n- id: ssh\n  title: t\n  severity: low\n"
-                          "  remediation: r\n  requires_package: openssh-server\n  checks:\n"
-                          "  - package: {name: [telnet], state: absent}\n",
-                          "p.yaml")
-                  .ok());
-  ScanContext context(HostRoot(dir / "root"), {});
-  auto report = runScan(set, context);
-  ASSERT_EQ(report.results.size(), 1u);
-  EXPECT_EQ(report.results[0].outcome.status, demarc::v1::CHECK_STATUS_PASS)
-      << report.results[0].outcome.observed;
+  auto outcomes = scanAsAmazonLinux(dir,
+                                    "pack: p\nrules:\n- id: ssh\n  title: t\n  severity: low\n"
+                                    "  remediation: r\n  requires_package: openssh-server\n"
+                                    "  checks:\n  - package: {name: [telnet], state: absent}\n");
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].status, demarc::v1::CHECK_STATUS_PASS) << outcomes[0].observed;
 }
 
 TEST(RpmDatabase, DamagedHeadersAreErrorsNotCrashes) {
@@ -167,16 +178,7 @@ TEST(DnfUpdateInfo, SameAdvisoriesAsDnf) {
       buildPackage(dir, "tool2", "", "0.9", "1"),
       buildPackage(dir, "tool3", "", "2.0", "1"),
   };
-  auto init = rpmArgs(dir);
-  init.push_back("--initdb");
-  ASSERT_EQ(testing::runCommand(init, dir.path()).exit_code, 0);
-  auto install = rpmArgs(dir);
-  for (const char* a : {"-i", "--justdb", "--nodeps", "--noscripts", "--replacefiles"}) {
-    install.push_back(a);
-  }
-  for (const auto& p : have) install.push_back(p.string());
-  auto installed = testing::runCommand(install, dir.path());
-  ASSERT_EQ(installed.exit_code, 0) << installed.err;
+  ASSERT_NO_FATAL_FAILURE(recordPackages(dir, have));
   // Debian's rpm keeps its database in ~/.rpmdb; dnf looks there inside the root.
   std::filesystem::create_directories(dir / "root/root");
   std::filesystem::create_symlink("../var/lib/rpm", dir / "root/root/.rpmdb");
@@ -256,23 +258,18 @@ TEST(DnfUpdateInfo, SameAdvisoriesAsDnf) {
 
   // The patch rule on this root: security updates pending, and the last
   // package change is the install time rpm recorded (just now).
-  dir.write("root/etc/os-release", "ID=\"amzn\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"2023\"\n");
-  RuleSet set;
-  ASSERT_TRUE(addRulePack(set,
-                          "pack: p\nrules:\n- id: sec\n  title: t\n  severity: high\n"
-                          "  remediation: r\n  checks:\n  - patches: {max_security_updates: 0}\n"
-                          "- id: age\n  title: t\n  severity: low\n  remediation: r\n"
-                          "  checks:\n  - patches: {max_days_since_update: 1}\n",
-                          "p.yaml")
-                  .ok());
-  ScanContext context(HostRoot(dir / "root"), {});
-  auto report = runScan(set, context);
-  ASSERT_EQ(report.results.size(), 2u);
-  const auto& sec = report.results[0].outcome;
+  auto outcomes =
+      scanAsAmazonLinux(dir,
+                        "pack: p\nrules:\n- id: sec\n  title: t\n  severity: high\n"
+                        "  remediation: r\n  checks:\n  - patches: {max_security_updates: 0}\n"
+                        "- id: age\n  title: t\n  severity: low\n  remediation: r\n"
+                        "  checks:\n  - patches: {max_days_since_update: 1}\n");
+  ASSERT_EQ(outcomes.size(), 2u);
+  const auto& sec = outcomes[0];
   EXPECT_EQ(sec.status, demarc::v1::CHECK_STATUS_FAIL) << sec.observed;
   EXPECT_NE(sec.observed.find("libfoo 1:2.0-4 (AL-001)"), std::string::npos) << sec.observed;
   EXPECT_NE(sec.source.find("updateinfo.xml.xz"), std::string::npos) << sec.source;
-  const auto& age = report.results[1].outcome;
+  const auto& age = outcomes[1];
   EXPECT_EQ(age.status, demarc::v1::CHECK_STATUS_PASS) << age.observed;
   EXPECT_NE(age.source.find("rpmdb.sqlite (install time of "), std::string::npos) << age.source;
 }
