@@ -1,8 +1,10 @@
-/* Shared between process.bpf.c and user space: fixed-width fields only. */
+/* Process events, shared between process.bpf.h and user space. */
 #ifndef DEMARC_PROBES_PROCESS_H
 #define DEMARC_PROBES_PROCESS_H
 
-#define PROC_COMM_LEN 16
+#include "events.h"
+
+#define PROC_COMM_LEN DM_COMM_LEN
 #define PROC_PATH_LEN 256
 /* The argument list travels in chunks after its exec event. */
 #define PROC_ARGS_CHUNK 4096
@@ -11,27 +13,13 @@
 #define PROC_CWD_DEPTH 16
 #define PROC_CWD_NAME_LEN 64
 
-enum dm_event_type {
-  DM_EVENT_EXEC = 1,
-  DM_EVENT_ARGS = 2,
-  DM_EVENT_FORK = 3,
-  DM_EVENT_EXIT = 4,
-  DM_EVENT_TYPES = 5, /* size of the drop counter array */
-};
-
-struct proc_header {
-  __u32 type;
-  __u32 tgid;  /* the process the event is about */
-  __u64 ktime; /* bpf_ktime_get_boot_ns(): nanoseconds since boot */
-};
-
 struct proc_exec_event {
-  struct proc_header h;
+  struct dm_header h;
   __u32 pid; /* the thread that called execve */
   __u32 ppid;
   __u32 uid, gid, euid, egid;
   __u32 loginuid;
-  __u32 hook;           /* 1: tp_btf, 2: tracepoint */
+  __u32 hook;           /* enum dm_hook */
   __u64 cgroup_id;      /* cgroup v2 id */
   __u64 inode;          /* of the executable */
   __u32 dev;            /* its device (kernel encoding) */
@@ -52,7 +40,7 @@ struct proc_exec_event {
 #define PROC_EXEC_ARGS_LOST 4u      /* a chunk could not be read or queued */
 
 struct proc_args_event {
-  struct proc_header h;
+  struct dm_header h;
   __u32 index; /* 0 .. args_chunks - 1 */
   __u32 size;
   __u64 exec_ktime; /* the exec event this belongs to */
@@ -60,14 +48,14 @@ struct proc_args_event {
 };
 
 struct proc_fork_event {
-  struct proc_header h; /* tgid: the new process */
+  struct dm_header h; /* tgid: the new process */
   __u32 parent_tgid;
   __u32 pad;
   __u64 start_boottime;
 };
 
 struct proc_exit_event {
-  struct proc_header h;
+  struct dm_header h;
   __u32 pid;
   __u32 ppid;
   __u32 exit_code; /* wait status: code << 8, or the signal number */

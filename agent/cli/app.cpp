@@ -87,21 +87,25 @@ Examples:
   demarc scan --json --rule 'sshd-*' > findings.json)") +
                kExitCodes);
   WatchCommandOptions watch_options;
-  CLI::App* watch = app.add_subcommand("watch", "print process events as they happen");
+  CLI::App* watch = app.add_subcommand("watch", "print process and TCP events as they happen");
   watch->add_flag("--json", watch_options.json, "one JSON object per line");
   watch->add_option("--pid", watch_options.pids, "only events of this process (repeatable)");
   watch->add_option("--comm", watch_options.comms,
                     "only events of processes with this command name (repeatable)");
-  watch->add_option("--type", watch_options.types, "only exec, fork or exit events (repeatable)");
+  watch->add_option("--type", watch_options.types,
+                    "only these events: exec, fork, exit, connect, accept, listen, close, or "
+                    "tcp for the last four (repeatable)");
   watch->footer(std::string(R"(
-Loads the process probe (needs root, or CAP_BPF and CAP_PERFMON) and prints
-each exec (with its whole argument list and working directory), fork and exit
-until Ctrl-C. Events are not sealed; `demarc run` seals them as evidence.
-Network events arrive with a later version.
+Loads the telemetry probe (needs root, or CAP_BPF and CAP_PERFMON) and prints
+each exec (with its whole argument list and working directory), fork and exit,
+and each TCP listen, connect, accept and close (with the bytes each way),
+until Ctrl-C. Inbound connections are attributed to the process that owns the
+listening socket. Events are not sealed; `demarc run` seals them as evidence.
 
 Examples:
   demarc watch
   demarc watch --json --type exec
+  demarc watch --type tcp
   demarc watch --comm sshd --comm bash)") +
                 kExitCodes);
 

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "agent/cli/commands.h"
-#include "agent/cli/process_recorder.h"
+#include "agent/cli/event_recorder.h"
 #include "agent/core/encoding.h"
 #include "agent/core/files.h"
 #include "agent/core/host_root.h"
@@ -27,7 +27,7 @@
 #include "agent/evidence/signer.h"
 #include "agent/posture/scanner.h"
 #include "agent/sinks/directory_sink.h"
-#include "agent/telemetry/process_probe.h"
+#include "agent/telemetry/telemetry_probe.h"
 
 namespace demarc::cli {
 namespace {
@@ -90,24 +90,30 @@ Result<UniqueFd> blockSignals() {
   return fd;
 }
 
-// The process probe, when config asks for it and the kernel lets it load;
+// The telemetry probe, when config asks for it and the kernel lets it load;
 // the agent runs on without it (saying why).
-std::unique_ptr<telemetry::ProcessProbe> openProcessProbe(const config::Config& config) {
-  if (!config.telemetry().process_events()) {
-    spdlog::info("eBPF: process events are off (telemetry.process_events)");
+std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Config& config) {
+  const auto& t = config.telemetry();
+  if (!t.process_events() && !t.network_events()) {
+    spdlog::info("eBPF: telemetry is off (telemetry.process_events, telemetry.network_events)");
     return nullptr;
   }
-  auto probe = telemetry::ProcessProbe::open(
-      {.ring_buffer_bytes = static_cast<uint32_t>(config.telemetry().ring_buffer_size()),
-       .self_tgid = static_cast<uint32_t>(::getpid()),
-       .only_hook = std::nullopt});
+  auto options = probeOptions(t, static_cast<uint32_t>(::getpid()));
+  if (!options.ok()) {
+    spdlog::error("eBPF: events are not recorded: {}", options.error().message());
+    return nullptr;
+  }
+  auto probe = telemetry::TelemetryProbe::open(*options);
   if (!probe.ok()) {
-    spdlog::warn("eBPF: process events are not recorded: {}", probe.error().message());
+    spdlog::warn("eBPF: events are not recorded: {}", probe.error().message());
     return nullptr;
   }
-  spdlog::info("eBPF: recording exec, fork and exit via {} hooks (ring buffer {})",
-               telemetry::hookName((*probe)->hook()),
-               formatSize(config.telemetry().ring_buffer_size()));
+  std::string what = t.process_events() && t.network_events()
+                         ? "exec, fork, exit and TCP connections"
+                     : t.process_events() ? "exec, fork and exit"
+                                          : "TCP connections";
+  spdlog::info("eBPF: recording {} via {} hooks (ring buffer {})", what,
+               telemetry::hookName((*probe)->hook()), formatSize(t.ring_buffer_size()));
   return std::move(probe).value();
 }
 
@@ -307,7 +313,7 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   });
 
-  auto process_probe = openProcessProbe(*config);
+  auto telemetry_probe = openTelemetryProbe(*config);
 
   pipeline.start();
   pipeline.submit(evidence::makeEnrollment(*signer, *agent_id, host, clock.now()));
@@ -321,10 +327,10 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   spdlog::info("posture: {} rules from {} packs (sha256 {}); scanning now and every {}",
                rules->rules.size(), rules->files.size(), rules->digest.substr(0, 16),
                formatDuration(toNanos(config->posture().scan_interval())));
-  std::optional<ProcessRecorder> process_events;
-  if (process_probe) {
+  std::optional<EventRecorder> telemetry_events;
+  if (telemetry_probe) {
     auto boot_id = HostRoot("/").readLine("/proc/sys/kernel/random/boot_id");
-    process_events.emplace(std::move(process_probe), pipeline, boot_id.ok() ? *boot_id : "");
+    telemetry_events.emplace(std::move(telemetry_probe), pipeline, boot_id.ok() ? *boot_id : "");
   }
   std::optional<PostureScheduler> posture_scans;
   posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config, global.config_path),
@@ -388,8 +394,8 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   }
 
-  posture_scans.reset();   // waits for a scan in progress; its records are sealed below
-  process_events.reset();  // reads what is left in the ring buffer
+  posture_scans.reset();     // waits for a scan in progress; its records are sealed below
+  telemetry_events.reset();  // reads what is left in the ring buffer
   pipeline.submit(
       makeHeartbeat(facts, v1::Heartbeat::STATE_STOPPING, pipeline.stats(), clock.now()));
   pipeline.stop(kDrainTimeout);

@@ -1,5 +1,5 @@
-// `demarc watch`: process events as they happen, as JSON lines or one
-// readable line each.
+// `demarc watch`: process and TCP events as they happen, as JSON lines or
+// one readable line each.
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include "agent/cli/commands.h"
 #include "agent/core/clock.h"
 #include "agent/evidence/json.h"
-#include "agent/telemetry/process_probe.h"
+#include "agent/telemetry/telemetry_probe.h"
 
 namespace demarc::cli {
 namespace {
@@ -17,10 +17,20 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void onSignal(int /*sig*/) { g_stop = 1; }
 
-std::string_view typeName(const telemetry::ProcessEvent& e) {
+// exec, fork, exit; connect, accept, listen, close (TCP).
+std::string_view typeName(const telemetry::Event& e) {
   if (std::holds_alternative<telemetry::ExecEvent>(e)) return "exec";
   if (std::holds_alternative<telemetry::ForkEvent>(e)) return "fork";
+  if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) return telemetry::tcpKindName(t->kind);
   return "exit";
+}
+
+constexpr std::string_view kTypes[] = {"exec",   "fork",   "exit",  "connect",
+                                       "accept", "listen", "close", "tcp"};
+
+// ADDR:PORT, with IPv6 addresses in brackets.
+std::string endpoint(const std::string& address, uint16_t port, bool ipv6) {
+  return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
 struct Fields {
@@ -29,9 +39,10 @@ struct Fields {
   std::string comm;
 };
 
-Fields fieldsOf(const telemetry::ProcessEvent& e) {
+Fields fieldsOf(const telemetry::Event& e) {
   if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) return {x->ktime, x->tgid, x->comm};
   if (const auto* f = std::get_if<telemetry::ForkEvent>(&e)) return {f->ktime, f->tgid, ""};
+  if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) return {t->ktime, t->tgid, t->comm};
   const auto& x = std::get<telemetry::ExitEvent>(e);
   return {x.ktime, x.tgid, x.comm};
 }
@@ -53,7 +64,7 @@ void appendField(std::string& out, std::string_view key, bool value) {
   out += value ? "\":true" : "\":false";
 }
 
-std::string toJson(const telemetry::ProcessEvent& e) {
+std::string toJson(const telemetry::Event& e) {
   Fields f = fieldsOf(e);
   std::string out = "{\"type\":\"" + std::string(typeName(e)) + "\"";
   appendField(out, "time", formatTime(telemetry::wallClockOf(f.ktime)));
@@ -83,6 +94,26 @@ std::string toJson(const telemetry::ProcessEvent& e) {
     appendField(out, "hook", telemetry::hookName(x->hook));
   } else if (const auto* k = std::get_if<telemetry::ForkEvent>(&e)) {
     appendField(out, "ppid", uint64_t{k->parent_tgid});
+  } else if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) {
+    appendField(out, "protocol", "tcp");
+    appendField(out, "thread", uint64_t{t->pid});
+    appendField(out, "uid", uint64_t{t->uid});
+    appendField(out, "comm", t->comm);
+    appendField(out, "local_address", t->local_address);
+    appendField(out, "local_port", uint64_t{t->local_port});
+    appendField(out, "remote_address", t->remote_address);
+    appendField(out, "remote_port", uint64_t{t->remote_port});
+    appendField(out, "netns", uint64_t{t->netns});
+    appendField(out, "cgroup_id", t->cgroup_id);
+    if (t->kind == telemetry::TcpEvent::Kind::kClose) {
+      appendField(out, "bytes_sent", t->bytes_sent);
+      appendField(out, "bytes_received", t->bytes_received);
+      appendField(out, "failed", t->failed);
+      if (t->start_ktime != 0 && t->ktime >= t->start_ktime) {
+        appendField(out, "duration_ms", (t->ktime - t->start_ktime) / 1'000'000);
+      }
+    }
+    appendField(out, "hook", telemetry::hookName(t->hook));
   } else {
     const auto& x = std::get<telemetry::ExitEvent>(e);
     appendField(out, "ppid", uint64_t{x.ppid});
@@ -96,7 +127,7 @@ std::string toJson(const telemetry::ProcessEvent& e) {
   return out + "}";
 }
 
-std::string toLine(const telemetry::ProcessEvent& e) {
+std::string toLine(const telemetry::Event& e) {
   Fields f = fieldsOf(e);
   std::string time = formatTime(telemetry::wallClockOf(f.ktime)).substr(11, 12);  // HH:MM:SS.mmm
   std::string out = time + " " + std::string(typeName(e)) + " " + std::to_string(f.pid);
@@ -108,6 +139,17 @@ std::string toLine(const telemetry::ProcessEvent& e) {
     out += "  (cwd " + x->cwd + ")";
   } else if (const auto* k = std::get_if<telemetry::ForkEvent>(&e)) {
     out += " from " + std::to_string(k->parent_tgid);
+  } else if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) {
+    out += " " + t->comm + " " + endpoint(t->local_address, t->local_port, t->ipv6);
+    if (t->kind != telemetry::TcpEvent::Kind::kListen) {
+      out += (t->kind == telemetry::TcpEvent::Kind::kAccept ? " <- " : " -> ") +
+             endpoint(t->remote_address, t->remote_port, t->ipv6);
+    }
+    if (t->kind == telemetry::TcpEvent::Kind::kClose) {
+      out += t->failed ? " never established"
+                       : " sent " + std::to_string(t->bytes_sent) + " received " +
+                             std::to_string(t->bytes_received);
+    }
   } else {
     const auto& x = std::get<telemetry::ExitEvent>(e);
     out += " " + x.comm +
@@ -122,27 +164,33 @@ std::string toLine(const telemetry::ProcessEvent& e) {
 int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options) {
   setupDefaultLogging(global);
   for (const auto& t : options.types) {
-    if (t != "exec" && t != "fork" && t != "exit") {
-      std::fprintf(stderr, "demarc watch: --type %s: expected exec, fork or exit\n", t.c_str());
+    if (std::find(std::begin(kTypes), std::end(kTypes), t) == std::end(kTypes)) {
+      std::fprintf(stderr,
+                   "demarc watch: --type %s: expected exec, fork, exit, connect, accept, "
+                   "listen, close or tcp (all four)\n",
+                   t.c_str());
       return kExitUsage;
     }
   }
-  auto probe = telemetry::ProcessProbe::open({.self_tgid = static_cast<uint32_t>(::getpid())});
+  auto probe = telemetry::TelemetryProbe::open({.self_tgid = static_cast<uint32_t>(::getpid())});
   if (!probe.ok()) {
     std::fprintf(stderr, "demarc watch: %s\n", probe.error().message().c_str());
     return kExitRuntime;
   }
-  std::fprintf(stderr, "demarc watch: process events via %s hooks; Ctrl-C to stop\n",
+  std::fprintf(stderr, "demarc watch: process and TCP events via %s hooks; Ctrl-C to stop\n",
                std::string(telemetry::hookName((*probe)->hook())).c_str());
   struct sigaction sa {};
   sa.sa_handler = onSignal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  auto wanted = [&](const telemetry::ProcessEvent& e) {
+  auto wanted = [&](const telemetry::Event& e) {
     Fields f = fieldsOf(e);
     std::string type(typeName(e));
-    if (!options.types.empty() &&
-        std::find(options.types.begin(), options.types.end(), type) == options.types.end())
+    auto asked = [&](std::string_view t) {
+      return std::find(options.types.begin(), options.types.end(), t) != options.types.end();
+    };
+    if (!options.types.empty() && !asked(type) &&
+        !(std::holds_alternative<telemetry::TcpEvent>(e) && asked("tcp")))
       return false;
     if (!options.pids.empty() &&
         std::find(options.pids.begin(), options.pids.end(), f.pid) == options.pids.end())
@@ -152,7 +200,7 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
       return false;
     return true;
   };
-  const telemetry::ProcessDecoder::Sink sink = [&](telemetry::ProcessEvent&& e) {
+  const telemetry::EventDecoder::Sink sink = [&](telemetry::Event&& e) {
     if (!wanted(e)) return;
     std::string line = options.json ? toJson(e) : toLine(e);
     line += "\n";

@@ -2,7 +2,7 @@
 // program with a known long argument list, run from a known directory, must
 // decode field by field; fork and exit must follow; an argument list over
 // the supported maximum arrives cut and says so. Both hook sets.
-#include "agent/telemetry/process_probe.h"
+#include "agent/telemetry/telemetry_probe.h"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,12 +40,12 @@ struct Seen {
 };
 
 // Polls until the exits of all pids have been seen (or 10 s pass).
-Seen collect(ProcessProbe& probe, const std::vector<pid_t>& pids) {
+Seen collect(TelemetryProbe& probe, const std::vector<pid_t>& pids) {
   Seen seen;
   auto mine = [&](uint32_t tgid) {
     return std::find(pids.begin(), pids.end(), static_cast<pid_t>(tgid)) != pids.end();
   };
-  auto sink = [&](ProcessEvent&& e) {
+  auto sink = [&](Event&& e) {
     if (auto* x = std::get_if<ExecEvent>(&e); x && mine(x->tgid)) seen.execs.push_back(*x);
     if (auto* f = std::get_if<ForkEvent>(&e); f && mine(f->tgid)) seen.forks.push_back(*f);
     if (auto* x = std::get_if<ExitEvent>(&e); x && mine(x->tgid)) seen.exits.push_back(*x);
@@ -60,7 +60,7 @@ Seen collect(ProcessProbe& probe, const std::vector<pid_t>& pids) {
 
 void expectProcessLifecycle(Hook hook) {
   auto probe =
-      ProcessProbe::open({.ring_buffer_bytes = 8u << 20, .self_tgid = 0, .only_hook = hook});
+      TelemetryProbe::open({.ring_buffer_bytes = 8u << 20, .self_tgid = 0, .only_hook = hook});
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   EXPECT_EQ((*probe)->hook(), hook);
 
@@ -129,12 +129,12 @@ void expectProcessLifecycle(Hook hook) {
   EXPECT_EQ((*probe)->malformed(), 0u);
 }
 
-TEST(ProcessProbe, TpBtfHooks) { expectProcessLifecycle(Hook::kTpBtf); }
-TEST(ProcessProbe, TracepointHooks) { expectProcessLifecycle(Hook::kTracepoint); }
+TEST(TelemetryProbe, TpBtfHooks) { expectProcessLifecycle(Hook::kTpBtf); }
+TEST(TelemetryProbe, TracepointHooks) { expectProcessLifecycle(Hook::kTracepoint); }
 
 // The agent's own activity is filtered in the kernel.
-TEST(ProcessProbe, IgnoresItsOwnProcess) {
-  auto probe = ProcessProbe::open({.self_tgid = static_cast<uint32_t>(::getpid())});
+TEST(TelemetryProbe, IgnoresItsOwnProcess) {
+  auto probe = TelemetryProbe::open({.self_tgid = static_cast<uint32_t>(::getpid())});
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   pid_t child = spawn("/", "/bin/true", {"true"});
   ::waitpid(child, nullptr, 0);

@@ -1,5 +1,9 @@
 // `demarc watch` as a user runs it: the real probe, real processes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -47,10 +51,28 @@ TEST(Run, SealsProcessEvents) {
   TempDir dir;
   auto config = writeAgentConfig(dir);
   Subprocess agent(agentArgs(config), dir.path());
-  ASSERT_TRUE(agent.waitForErr("recording exec, fork and exit via tp_btf hooks", 30s))
+  ASSERT_TRUE(
+      agent.waitForErr("recording exec, fork, exit and TCP connections via tp_btf hooks", 30s))
       << agent.err();
   ASSERT_EQ(runCommand({"/bin/sh", "-c", "/bin/true run-marker-7 && exit 3"}, dir.path()).exit_code,
             3);
+  // A loopback connection with 5 bytes one way.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  int server = ::accept(listener, nullptr, nullptr);
+  ASSERT_EQ(::write(client, "hello", 5), 5);
+  char buf[5];
+  ASSERT_EQ(::read(server, buf, 5), 5);
+  for (int fd : {client, server, listener}) ::close(fd);
+  std::string port = std::to_string(ntohs(addr.sin_port));
   ASSERT_TRUE(agent.waitForErr("heartbeat:", 20s)) << agent.err();
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait(), 0) << agent.err();
@@ -62,6 +84,9 @@ TEST(Run, SealsProcessEvents) {
   EXPECT_NE(all.find("\"kind\":\"KIND_EXEC\""), std::string::npos);
   EXPECT_NE(all.find("\"kind\":\"KIND_FORK\""), std::string::npos);
   EXPECT_NE(all.find("\"exit_code\":3"), std::string::npos);
+  EXPECT_NE(all.find("\"kind\":\"KIND_ACCEPT\""), std::string::npos);
+  EXPECT_NE(all.find("\"remote_port\":" + port + ",\"bytes_sent\":\"5\""), std::string::npos)
+      << "the client's close with the bytes it sent";
   auto verify = runCommand({DEMARC_BINARY, "verify", (dir / "evidence").string()}, dir.path());
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }

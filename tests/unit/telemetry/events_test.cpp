@@ -1,13 +1,16 @@
 // The user-space half of the process probe without a kernel: synthetic
 // ring-buffer records in the probe's layouts go through the decoder.
-#include "agent/telemetry/process_events.h"
+#include "agent/telemetry/events.h"
 
 #include <gtest/gtest.h>
+
+#include <arpa/inet.h>
 
 #include <cstring>
 
 #include <linux/types.h>
 
+#include "probes/network.h"
 #include "probes/process.h"
 
 namespace demarc::telemetry {
@@ -49,9 +52,9 @@ std::string argsRecord(uint32_t tgid, uint64_t exec_ktime, uint32_t index, std::
   return bytes(a);
 }
 
-TEST(ProcessDecoder, ExecWaitsForItsArgumentChunks) {
-  std::vector<ProcessEvent> out;
-  ProcessDecoder decoder([&](ProcessEvent&& e) { out.push_back(std::move(e)); });
+TEST(EventDecoder, ExecWaitsForItsArgumentChunks) {
+  std::vector<Event> out;
+  EventDecoder decoder([&](Event&& e) { out.push_back(std::move(e)); });
   // Arguments of 6000 bytes: two chunks, the last argument cut by the boundary.
   std::string area = "/usr/bin/true";
   area.push_back('\0');
@@ -77,9 +80,9 @@ TEST(ProcessDecoder, ExecWaitsForItsArgumentChunks) {
   EXPECT_EQ(decoder.pending(), 0u);
 }
 
-TEST(ProcessDecoder, MissingChunksAreMarkedLostAfterTwoFlushes) {
-  std::vector<ProcessEvent> out;
-  ProcessDecoder decoder([&](ProcessEvent&& e) { out.push_back(std::move(e)); });
+TEST(EventDecoder, MissingChunksAreMarkedLostAfterTwoFlushes) {
+  std::vector<Event> out;
+  EventDecoder decoder([&](Event&& e) { out.push_back(std::move(e)); });
   auto exec = execRecord(7, 500, 5000);
   exec.flags = PROC_EXEC_ARGS_TRUNCATED;
   decoder.feed(bytes(exec));
@@ -93,9 +96,9 @@ TEST(ProcessDecoder, MissingChunksAreMarkedLostAfterTwoFlushes) {
   EXPECT_TRUE(e.args_truncated);
 }
 
-TEST(ProcessDecoder, ForkExitAndBadRecords) {
-  std::vector<ProcessEvent> out;
-  ProcessDecoder decoder([&](ProcessEvent&& e) { out.push_back(std::move(e)); });
+TEST(EventDecoder, ForkExitAndBadRecords) {
+  std::vector<Event> out;
+  EventDecoder decoder([&](Event&& e) { out.push_back(std::move(e)); });
   proc_fork_event f{};
   f.h = {DM_EVENT_FORK, 10, 1};
   f.parent_tgid = 9;
@@ -117,7 +120,7 @@ TEST(ProcessDecoder, ForkExitAndBadRecords) {
 
   // Too short, unknown type, chunk without its exec, duplicate chunk.
   decoder.feed("abc");
-  proc_header unknown{99, 1, 1};
+  dm_header unknown{99, 1, 1};
   decoder.feed(bytes(unknown));
   decoder.feed(bytes(f, sizeof(f) - 1));
   decoder.feed(argsRecord(5, 5, 0, "x"));
@@ -125,7 +128,71 @@ TEST(ProcessDecoder, ForkExitAndBadRecords) {
   EXPECT_EQ(out.size(), 3u);
 }
 
-TEST(ProcessDecoder, SplitsArguments) {
+TEST(EventDecoder, TcpEvents) {
+  std::vector<Event> out;
+  EventDecoder decoder([&](Event&& e) { out.push_back(std::move(e)); });
+  net_tcp_event raw{};
+  raw.h = {DM_EVENT_TCP, 42, 5000};
+  raw.kind = NET_TCP_CLOSE;
+  raw.pid = 43;
+  raw.uid = 1000;
+  raw.netns = 4026531840u;
+  raw.family = AF_INET6;
+  raw.lport = 8443;
+  raw.rport = 51000;
+  raw.hook = DM_HOOK_TRACEPOINT;
+  ASSERT_EQ(inet_pton(AF_INET6, "2001:db8::1", raw.laddr), 1);
+  ASSERT_EQ(inet_pton(AF_INET6, "::ffff:10.0.0.7", raw.raddr), 1);
+  raw.start_ktime = 1000;
+  raw.bytes_sent = 12;
+  raw.bytes_received = 34;
+  std::strcpy(raw.comm, "nginx");
+  decoder.feed(bytes(raw));
+
+  net_tcp_event v4 = raw;
+  v4.kind = NET_TCP_CONNECT;
+  v4.family = AF_INET;
+  std::memset(v4.laddr, 0, sizeof(v4.laddr));
+  std::memset(v4.raddr, 0, sizeof(v4.raddr));
+  ASSERT_EQ(inet_pton(AF_INET, "192.0.2.10", v4.raddr), 1);
+  v4.flags = NET_TCP_FAILED;
+  decoder.feed(bytes(v4));
+
+  ASSERT_EQ(out.size(), 2u);
+  const auto& close = std::get<TcpEvent>(out[0]);
+  EXPECT_EQ(close.kind, TcpEvent::Kind::kClose);
+  EXPECT_EQ(close.tgid, 42u);
+  EXPECT_EQ(close.pid, 43u);
+  EXPECT_TRUE(close.ipv6);
+  EXPECT_EQ(close.local_address, "2001:db8::1");
+  EXPECT_EQ(close.local_port, 8443);
+  EXPECT_EQ(close.remote_address, "::ffff:10.0.0.7");
+  EXPECT_EQ(close.remote_port, 51000);
+  EXPECT_EQ(close.bytes_sent, 12u);
+  EXPECT_EQ(close.bytes_received, 34u);
+  EXPECT_EQ(close.comm, "nginx");
+  EXPECT_EQ(close.hook, Hook::kTracepoint);
+  EXPECT_FALSE(close.failed);
+  const auto& connect = std::get<TcpEvent>(out[1]);
+  EXPECT_FALSE(connect.ipv6);
+  EXPECT_EQ(connect.local_address, "0.0.0.0");
+  EXPECT_EQ(connect.remote_address, "192.0.2.10");
+  EXPECT_TRUE(connect.failed);
+  EXPECT_EQ(tcpKindName(connect.kind), "connect");
+
+  // An unknown family or kind, or a short record, is counted, not decoded.
+  net_tcp_event bad = raw;
+  bad.family = 1;
+  decoder.feed(bytes(bad));
+  bad = raw;
+  bad.kind = 9;
+  decoder.feed(bytes(bad));
+  decoder.feed(bytes(raw, sizeof(raw) - 1));
+  EXPECT_EQ(decoder.malformed(), 3u);
+  EXPECT_EQ(out.size(), 2u);
+}
+
+TEST(EventDecoder, SplitsArguments) {
   EXPECT_EQ(splitArguments(std::string_view("a\0bc\0\0d", 7)),
             (std::vector<std::string>{"a", "bc", "", "d"}));
   EXPECT_TRUE(splitArguments("").empty());

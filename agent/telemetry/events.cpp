@@ -1,5 +1,6 @@
-#include "agent/telemetry/process_events.h"
+#include "agent/telemetry/events.h"
 
+#include <arpa/inet.h>
 #include <time.h>
 
 #include <linux/types.h>  // process.h uses the kernel integer types
@@ -8,6 +9,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "probes/network.h"
 #include "probes/process.h"
 
 namespace demarc::telemetry {
@@ -27,6 +29,14 @@ std::string fixedString(const char (&field)[N]) {
   return std::string(field, strnlen(field, N));
 }
 
+Hook hookOf(uint32_t raw) { return raw == DM_HOOK_TRACEPOINT ? Hook::kTracepoint : Hook::kTpBtf; }
+
+std::string addressText(int family, const uint8_t* bytes) {
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(family, bytes, text, sizeof(text));
+  return text;
+}
+
 }  // namespace
 
 SystemTime wallClockOf(uint64_t boot_ns) {
@@ -42,20 +52,21 @@ SystemTime wallClockOf(uint64_t boot_ns) {
 
 size_t maxArgumentBytes() { return static_cast<size_t>(PROC_ARGS_CHUNK) * PROC_ARGS_MAX_CHUNKS; }
 
-const std::array<ProcessDecoder::Entry, 5> ProcessDecoder::kTable = {{
+const std::array<EventDecoder::Entry, 6> EventDecoder::kTable = {{
     {0, nullptr},  // no type 0
-    {sizeof(proc_exec_event), &ProcessDecoder::decodeExec},
-    {offsetof(proc_args_event, data), &ProcessDecoder::decodeArgs},
-    {sizeof(proc_fork_event), &ProcessDecoder::decodeFork},
-    {sizeof(proc_exit_event), &ProcessDecoder::decodeExit},
+    {sizeof(proc_exec_event), &EventDecoder::decodeExec},
+    {offsetof(proc_args_event, data), &EventDecoder::decodeArgs},
+    {sizeof(proc_fork_event), &EventDecoder::decodeFork},
+    {sizeof(proc_exit_event), &EventDecoder::decodeExit},
+    {sizeof(net_tcp_event), &EventDecoder::decodeTcp},
 }};
 
-void ProcessDecoder::feed(std::string_view record) {
-  if (record.size() < sizeof(proc_header)) {
+void EventDecoder::feed(std::string_view record) {
+  if (record.size() < sizeof(dm_header)) {
     ++malformed_;
     return;
   }
-  auto header = load<proc_header>(record);
+  auto header = load<dm_header>(record);
   if (header.type >= kTable.size() || kTable[header.type].decode == nullptr ||
       record.size() < kTable[header.type].size) {
     ++malformed_;
@@ -75,7 +86,7 @@ std::vector<std::string> splitArguments(std::string_view area) {
   return args;
 }
 
-void ProcessDecoder::decodeExec(std::string_view record) {
+void EventDecoder::decodeExec(std::string_view record) {
   auto raw = load<proc_exec_event>(record);
   ExecEvent e;
   e.ktime = raw.h.ktime;
@@ -91,7 +102,7 @@ void ProcessDecoder::decodeExec(std::string_view record) {
   e.inode = raw.inode;
   e.dev = raw.dev;
   e.start_boottime = raw.start_boottime;
-  e.hook = raw.hook == 2 ? Hook::kTracepoint : Hook::kTpBtf;
+  e.hook = hookOf(raw.hook);
   e.comm = fixedString(raw.comm);
   e.filename = fixedString(raw.filename);
   uint32_t depth = std::min<uint32_t>(raw.cwd_depth, PROC_CWD_DEPTH);
@@ -112,7 +123,7 @@ void ProcessDecoder::decodeExec(std::string_view record) {
   pending_[{p.event.tgid, p.event.ktime}] = std::move(p);
 }
 
-void ProcessDecoder::decodeArgs(std::string_view record) {
+void EventDecoder::decodeArgs(std::string_view record) {
   proc_args_event raw{};
   std::memcpy(&raw, record.data(), std::min(record.size(), sizeof(raw)));
   auto it = pending_.find({raw.h.tgid, raw.exec_ktime});
@@ -140,17 +151,17 @@ void ProcessDecoder::decodeArgs(std::string_view record) {
   }
 }
 
-void ProcessDecoder::finish(Pending&& p) {
+void EventDecoder::finish(Pending&& p) {
   std::string area;
   for (const auto& d : p.data) area += d;
   // The area ends with the last argument's NUL.
   if (!area.empty() && area.back() == '\0') area.pop_back();
   p.event.args = splitArguments(area);
   p.event.args_lost = p.lost || p.received < p.chunks;
-  sink_(ProcessEvent(std::move(p.event)));
+  sink_(Event(std::move(p.event)));
 }
 
-void ProcessDecoder::flush() {
+void EventDecoder::flush() {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (++it->second.age < 2) {
       ++it;
@@ -162,12 +173,12 @@ void ProcessDecoder::flush() {
   }
 }
 
-void ProcessDecoder::decodeFork(std::string_view record) {
+void EventDecoder::decodeFork(std::string_view record) {
   auto raw = load<proc_fork_event>(record);
-  sink_(ProcessEvent(ForkEvent{raw.h.ktime, raw.h.tgid, raw.parent_tgid, raw.start_boottime}));
+  sink_(Event(ForkEvent{raw.h.ktime, raw.h.tgid, raw.parent_tgid, raw.start_boottime}));
 }
 
-void ProcessDecoder::decodeExit(std::string_view record) {
+void EventDecoder::decodeExit(std::string_view record) {
   auto raw = load<proc_exit_event>(record);
   ExitEvent e;
   e.ktime = raw.h.ktime;
@@ -180,7 +191,50 @@ void ProcessDecoder::decodeExit(std::string_view record) {
   e.exit_code = e.signal == 0 ? (raw.exit_code >> 8) & 0xff : 0;
   e.start_boottime = raw.start_boottime;
   e.comm = fixedString(raw.comm);
-  sink_(ProcessEvent(std::move(e)));
+  sink_(Event(std::move(e)));
+}
+
+std::string_view tcpKindName(TcpEvent::Kind kind) {
+  switch (kind) {
+    case TcpEvent::Kind::kConnect:
+      return "connect";
+    case TcpEvent::Kind::kAccept:
+      return "accept";
+    case TcpEvent::Kind::kListen:
+      return "listen";
+    case TcpEvent::Kind::kClose:
+      return "close";
+  }
+  return "unknown";
+}
+
+void EventDecoder::decodeTcp(std::string_view record) {
+  auto raw = load<net_tcp_event>(record);
+  bool v6 = raw.family == AF_INET6;
+  if ((raw.family != AF_INET && !v6) || raw.kind < NET_TCP_CONNECT || raw.kind > NET_TCP_CLOSE) {
+    ++malformed_;
+    return;
+  }
+  TcpEvent e;
+  e.kind = static_cast<TcpEvent::Kind>(raw.kind);
+  e.ktime = raw.h.ktime;
+  e.tgid = raw.h.tgid;
+  e.pid = raw.pid;
+  e.uid = raw.uid;
+  e.comm = fixedString(raw.comm);
+  e.cgroup_id = raw.cgroup_id;
+  e.netns = raw.netns;
+  e.ipv6 = v6;
+  e.local_address = addressText(raw.family, raw.laddr);
+  e.local_port = raw.lport;
+  e.remote_address = addressText(raw.family, raw.raddr);
+  e.remote_port = raw.rport;
+  e.start_ktime = raw.start_ktime;
+  e.bytes_sent = raw.bytes_sent;
+  e.bytes_received = raw.bytes_received;
+  e.failed = (raw.flags & NET_TCP_FAILED) != 0;
+  e.hook = hookOf(raw.hook);
+  sink_(Event(std::move(e)));
 }
 
 }  // namespace demarc::telemetry

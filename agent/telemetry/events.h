@@ -55,7 +55,30 @@ struct ExitEvent {
   std::string comm;
 };
 
-using ProcessEvent = std::variant<ExecEvent, ForkEvent, ExitEvent>;
+struct TcpEvent {
+  enum class Kind { kConnect = 1, kAccept = 2, kListen = 3, kClose = 4 };
+  Kind kind = Kind::kConnect;
+  uint64_t ktime = 0;
+  uint32_t tgid = 0;  // the process the socket belongs to (accept: the listener's)
+  uint32_t pid = 0;
+  uint32_t uid = 0;
+  std::string comm;
+  uint64_t cgroup_id = 0;
+  uint32_t netns = 0;
+  bool ipv6 = false;
+  std::string local_address;  // textual: 127.0.0.1, ::1
+  uint16_t local_port = 0;
+  std::string remote_address;  // listen: the unspecified address
+  uint16_t remote_port = 0;
+  uint64_t start_ktime = 0;  // close: when the connect or accept began
+  uint64_t bytes_sent = 0;   // close: acknowledged by the peer
+  uint64_t bytes_received = 0;
+  bool failed = false;  // close: never established (refused, timed out, reset)
+  Hook hook = Hook::kTpBtf;
+};
+std::string_view tcpKindName(TcpEvent::Kind kind);  // connect, accept, listen, close
+
+using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent>;
 
 // Wall-clock time of a CLOCK_BOOTTIME reading (the probe's timestamps).
 SystemTime wallClockOf(uint64_t boot_ns);
@@ -68,10 +91,10 @@ size_t maxArgumentBytes();
 // records are held until their argument chunks have arrived; records are
 // dispatched through a table by their type, and records that are too short
 // or of an unknown type are counted, never trusted.
-class ProcessDecoder {
+class EventDecoder {
  public:
-  using Sink = std::function<void(ProcessEvent&&)>;
-  explicit ProcessDecoder(Sink sink) : sink_(std::move(sink)) {}
+  using Sink = std::function<void(Event&&)>;
+  explicit EventDecoder(Sink sink) : sink_(std::move(sink)) {}
 
   void feed(std::string_view record);
   // Emits execs still waiting for chunks (marked args_lost): called once the
@@ -95,13 +118,14 @@ class ProcessDecoder {
   void decodeArgs(std::string_view record);
   void decodeFork(std::string_view record);
   void decodeExit(std::string_view record);
+  void decodeTcp(std::string_view record);
   void finish(Pending&& p);
 
   struct Entry {
     size_t size;
-    void (ProcessDecoder::*decode)(std::string_view);
+    void (EventDecoder::*decode)(std::string_view);
   };
-  static const std::array<Entry, 5> kTable;
+  static const std::array<Entry, 6> kTable;
 
   Sink sink_;
   std::map<std::pair<uint32_t, uint64_t>, Pending> pending_;  // (tgid, exec ktime)

@@ -1,52 +1,12 @@
-// SPDX-License-Identifier: GPL-2.0
 // Process activity: exec (with the whole argument list, in chunks, and the
 // working directory), fork and exit. Each hook exists twice: tp_btf where
 // the kernel has BTF-typed tracepoints, the plain tracepoint otherwise; user
-// space autoloads one set. Every event the ring buffer cannot take is
-// counted per CPU and per event type.
-// vmlinux.h must come before the libbpf headers.
-// clang-format off
-#include "vmlinux.h"
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-// clang-format on
+// space autoloads one set. Included by telemetry.bpf.c.
+#ifndef DEMARC_PROBES_PROCESS_BPF_H
+#define DEMARC_PROBES_PROCESS_BPF_H
 
+#include "common.bpf.h"
 #include "process.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-// Set before load: the agent's own process, whose activity is not reported.
-const volatile __u32 self_tgid = 0;
-
-struct {
-  __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 1 << 22);  // resized from config before load
-} events SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, DM_EVENT_TYPES);
-  __type(key, __u32);
-  __type(value, __u64);
-} drops SEC(".maps");
-
-static __always_inline void count_drop(__u32 type) {
-  __u64* count = bpf_map_lookup_elem(&drops, &type);
-  if (count) *count += 1;
-}
-
-static __always_inline void* reserve(__u64 size, __u32 type) {
-  void* e = bpf_ringbuf_reserve(&events, size, 0);
-  if (!e) count_drop(type);
-  return e;
-}
-
-static __always_inline void header(struct proc_header* h, __u32 type, __u32 tgid) {
-  h->type = type;
-  h->tgid = tgid;
-  h->ktime = bpf_ktime_get_boot_ns();
-}
 
 static __always_inline __u64 start_boottime(struct task_struct* task) {
   if (bpf_core_field_exists(task->start_boottime)) return BPF_CORE_READ(task, start_boottime);
@@ -150,7 +110,7 @@ static long send_args_chunk(__u32 i, void* data) {
 
 static __always_inline int on_exec(struct task_struct* task, const char* filename, __u32 hook) {
   __u32 tgid = BPF_CORE_READ(task, tgid);
-  if (tgid == self_tgid) return 0;
+  if (!wanted(DM_EVENT_EXEC)) return 0;
   struct proc_exec_event* e = reserve(sizeof(*e), DM_EVENT_EXEC);
   if (!e) return 0;
   header(&e->h, DM_EVENT_EXEC, tgid);
@@ -197,7 +157,7 @@ static __always_inline int on_fork(struct task_struct* parent, struct task_struc
   __u32 tgid = BPF_CORE_READ(child, tgid);
   if (pid != tgid) return 0;  // a new thread, not a new process
   __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
-  if (parent_tgid == self_tgid) return 0;
+  if (!wanted(DM_EVENT_FORK)) return 0;  // current: the parent
   struct proc_fork_event* e = reserve(sizeof(*e), DM_EVENT_FORK);
   if (!e) return 0;
   header(&e->h, DM_EVENT_FORK, tgid);
@@ -211,7 +171,8 @@ static __always_inline int on_fork(struct task_struct* parent, struct task_struc
 static __always_inline int on_exit(struct task_struct* task) {
   __u32 pid = BPF_CORE_READ(task, pid);
   __u32 tgid = BPF_CORE_READ(task, tgid);
-  if (pid != tgid || tgid == self_tgid) return 0;  // threads end with their process
+  if (pid != tgid) return 0;  // threads end with their process
+  if (!wanted(DM_EVENT_EXIT)) return 0;
   struct proc_exit_event* e = reserve(sizeof(*e), DM_EVENT_EXIT);
   if (!e) return 0;
   header(&e->h, DM_EVENT_EXIT, tgid);
@@ -227,7 +188,7 @@ static __always_inline int on_exit(struct task_struct* task) {
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_btf, struct task_struct* task, pid_t old_pid, struct linux_binprm* bprm) {
-  return on_exec(task, BPF_CORE_READ(bprm, filename), 1);
+  return on_exec(task, BPF_CORE_READ(bprm, filename), DM_HOOK_TP_BTF);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -242,7 +203,8 @@ SEC("tracepoint/sched/sched_process_exec")
 int exec_tp(struct trace_event_raw_sched_process_exec* ctx) {
   // The filename is a __data_loc string: low 16 bits are its offset.
   unsigned short offset = ctx->__data_loc_filename & 0xFFFF;
-  return on_exec((struct task_struct*)bpf_get_current_task(), (const char*)ctx + offset, 2);
+  return on_exec((struct task_struct*)bpf_get_current_task(), (const char*)ctx + offset,
+                 DM_HOOK_TRACEPOINT);
 }
 
 SEC("tracepoint/sched/sched_process_fork")
@@ -252,7 +214,7 @@ int fork_tp(struct trace_event_raw_sched_process_fork* ctx) {
   // tp_btf hook sees the child and reports processes only).
   struct task_struct* parent = (struct task_struct*)bpf_get_current_task();
   __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
-  if (parent_tgid == self_tgid) return 0;
+  if (!wanted(DM_EVENT_FORK)) return 0;
   struct proc_fork_event* e = reserve(sizeof(*e), DM_EVENT_FORK);
   if (!e) return 0;
   header(&e->h, DM_EVENT_FORK, ctx->child_pid);
@@ -265,3 +227,5 @@ int fork_tp(struct trace_event_raw_sched_process_fork* ctx) {
 
 SEC("tracepoint/sched/sched_process_exit")
 int exit_tp(void* ctx) { return on_exit((struct task_struct*)bpf_get_current_task()); }
+
+#endif

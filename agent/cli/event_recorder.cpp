@@ -1,0 +1,201 @@
+#include "agent/cli/event_recorder.h"
+
+#include <spdlog/spdlog.h>
+
+#include "agent/evidence/codec.h"
+#include "agent/telemetry/cgroups.h"
+
+namespace demarc::cli {
+namespace {
+
+void setDuration(google::protobuf::Duration& d, uint64_t ns) {
+  d.set_seconds(static_cast<int64_t>(ns / 1'000'000'000));
+  d.set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
+
+v1::NetworkEvent::Kind kindOf(telemetry::TcpEvent::Kind kind) {
+  switch (kind) {
+    case telemetry::TcpEvent::Kind::kConnect:
+      return v1::NetworkEvent::KIND_CONNECT;
+    case telemetry::TcpEvent::Kind::kAccept:
+      return v1::NetworkEvent::KIND_ACCEPT;
+    case telemetry::TcpEvent::Kind::kListen:
+      return v1::NetworkEvent::KIND_LISTEN;
+    case telemetry::TcpEvent::Kind::kClose:
+      return v1::NetworkEvent::KIND_CLOSE;
+  }
+  return v1::NetworkEvent::KIND_UNSPECIFIED;
+}
+
+uint64_t tcpRecord(const telemetry::TcpEvent& t, v1::Record& record) {
+  auto& n = *record.mutable_network();
+  n.set_kind(kindOf(t.kind));
+  n.set_pid(t.tgid);
+  n.set_tid(t.pid);
+  n.set_uid(t.uid);
+  n.set_comm(t.comm);
+  n.set_cgroup_id(t.cgroup_id);
+  n.set_netns(t.netns);
+  n.set_protocol("tcp");
+  n.set_local_address(t.local_address);
+  n.set_local_port(t.local_port);
+  n.set_remote_address(t.remote_address);
+  n.set_remote_port(t.remote_port);
+  n.set_hook(std::string(telemetry::hookName(t.hook)));
+  if (t.kind == telemetry::TcpEvent::Kind::kClose) {
+    n.set_bytes_sent(t.bytes_sent);
+    n.set_bytes_received(t.bytes_received);
+    n.set_failed(t.failed);
+    if (t.start_ktime != 0 && t.ktime >= t.start_ktime) {
+      setDuration(*n.mutable_duration(), t.ktime - t.start_ktime);
+    }
+  }
+  return t.ktime;
+}
+
+Result<std::vector<uint64_t>> cgroupIds(
+    const google::protobuf::RepeatedPtrField<std::string>& paths, const std::string& field) {
+  std::vector<uint64_t> ids;
+  if (paths.empty()) return ids;
+  auto mount = telemetry::cgroup2Mount();
+  if (!mount.ok()) return Error(mount.error().code(), field + ": " + mount.error().message());
+  for (int i = 0; i < paths.size(); ++i) {
+    auto id = telemetry::cgroupIdOf(*mount, paths[i]);
+    if (!id.ok()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   field + "[" + std::to_string(i) + "]: " + id.error().message());
+    }
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
+                                                      uint32_t self_tgid) {
+  telemetry::TelemetryProbeOptions options;
+  options.ring_buffer_bytes = static_cast<uint32_t>(config.ring_buffer_size());
+  options.self_tgid = self_tgid;
+  options.process = config.process_events();
+  options.network = config.network_events();
+  auto& f = options.filters;
+  for (int i = 0; i < config.ignore().comms_size(); ++i) {
+    const auto& comm = config.ignore().comms(i);
+    if (comm.empty() || comm.size() > 15) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "telemetry.ignore.comms[" + std::to_string(i) + "]: '" + comm +
+                       "': a command name has 1 to 15 characters (the kernel keeps no more)");
+    }
+    f.ignore_comms.push_back(comm);
+  }
+  f.ignore_uids.assign(config.ignore().uids().begin(), config.ignore().uids().end());
+  auto ignored = cgroupIds(config.ignore().cgroups(), "telemetry.ignore.cgroups");
+  if (!ignored.ok()) return ignored.error();
+  f.ignore_cgroups = std::move(*ignored);
+  auto only = cgroupIds(config.only_cgroups(), "telemetry.only_cgroups");
+  if (!only.ok()) return only.error();
+  f.only_cgroups = std::move(*only);
+  f.rate_limit = config.rate_limit();
+  return options;
+}
+
+v1::Record toRecord(const telemetry::Event& event, const std::string& boot_id) {
+  v1::Record record;
+  if (const auto* t = std::get_if<telemetry::TcpEvent>(&event)) {
+    *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(tcpRecord(*t, record)));
+    return record;
+  }
+  auto& p = *record.mutable_process();
+  uint64_t ktime = 0;
+  if (const auto* x = std::get_if<telemetry::ExecEvent>(&event)) {
+    ktime = x->ktime;
+    p.set_kind(v1::ProcessEvent::KIND_EXEC);
+    p.set_pid(x->tgid);
+    p.set_ppid(x->ppid);
+    p.set_uid(x->uid);
+    p.set_gid(x->gid);
+    p.set_euid(x->euid);
+    p.set_egid(x->egid);
+    p.set_loginuid(x->loginuid);
+    p.set_comm(x->comm);
+    p.set_executable(x->filename);
+    for (const auto& a : x->args) p.add_argv(a);
+    p.set_argv_truncated(x->args_truncated);
+    p.set_argv_lost(x->args_lost);
+    p.set_cwd(x->cwd);
+    p.set_cwd_truncated(x->cwd_truncated);
+    p.set_cgroup_id(x->cgroup_id);
+    p.set_inode(x->inode);
+    p.set_hook(std::string(telemetry::hookName(x->hook)));
+    p.set_exec_id(boot_id + "-" + std::to_string(x->tgid) + "-" + std::to_string(x->ktime));
+  } else if (const auto* f = std::get_if<telemetry::ForkEvent>(&event)) {
+    ktime = f->ktime;
+    p.set_kind(v1::ProcessEvent::KIND_FORK);
+    p.set_pid(f->tgid);
+    p.set_ppid(f->parent_tgid);
+  } else {
+    const auto& x = std::get<telemetry::ExitEvent>(event);
+    ktime = x.ktime;
+    p.set_kind(v1::ProcessEvent::KIND_EXIT);
+    p.set_pid(x.tgid);
+    p.set_ppid(x.ppid);
+    p.set_comm(x.comm);
+    p.set_exit_code(static_cast<int32_t>(x.exit_code));
+    p.set_signal(x.signal);
+    if (x.start_boottime != 0 && x.ktime >= x.start_boottime) {
+      setDuration(*p.mutable_lifetime(), x.ktime - x.start_boottime);
+    }
+  }
+  *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(ktime));
+  return record;
+}
+
+EventRecorder::EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe,
+                             evidence::Pipeline& pipeline, std::string boot_id)
+    : probe_(std::move(probe)),
+      pipeline_(pipeline),
+      boot_id_(std::move(boot_id)),
+      thread_([this] { loop(); }) {}
+
+EventRecorder::~EventRecorder() {
+  stop_ = true;
+  thread_.join();
+}
+
+void EventRecorder::loop() {
+  const telemetry::EventDecoder::Sink sink = [this](telemetry::Event&& e) {
+    pipeline_.submit(toRecord(e, boot_id_));
+  };
+  bool last = false;
+  while (!last) {
+    last = stop_.load();  // one more pass after stop: drain what is in the ring
+    auto n = probe_->poll(std::chrono::milliseconds(last ? 0 : 100), sink);
+    if (!n.ok()) {
+      spdlog::error("process events: {}", n.error().message());
+      return;
+    }
+    reportDrops();
+  }
+}
+
+void EventRecorder::reportDrops() {
+  // Both counters only grow; the pipeline is told what is new since the
+  // last report, so each batch header carries the losses of its period.
+  auto report = [&](const Result<telemetry::EventCounters>& counters, const char* reason,
+                    std::array<uint64_t, telemetry::kEventTypes>& reported) {
+    if (!counters.ok()) return;
+    for (size_t type = 1; type < telemetry::kEventTypes; ++type) {
+      uint64_t total = counters->ofType(type);
+      if (total > reported[type]) {
+        pipeline_.addDrops(std::string(telemetry::eventTypeName(type)) + reason,
+                           total - reported[type]);
+        reported[type] = total;
+      }
+    }
+  };
+  report(probe_->drops(), ".ring_full", reported_drops_);
+  report(probe_->throttled(), ".rate_limited", reported_throttled_);
+}
+
+}  // namespace demarc::cli

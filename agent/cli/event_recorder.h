@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "agent/config/config.pb.h"
+#include "agent/evidence/pipeline.h"
+#include "agent/telemetry/telemetry_probe.h"
+
+namespace demarc::cli {
+
+// Seals the telemetry probe's events as evidence records on its own thread,
+// and declares what the ring buffer dropped (per event type) in the next
+// batch header through the pipeline.
+class EventRecorder {
+ public:
+  EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe, evidence::Pipeline& pipeline,
+                std::string boot_id);
+  ~EventRecorder();  // stops the thread; events still in the ring are read first
+  EventRecorder(const EventRecorder&) = delete;
+  EventRecorder& operator=(const EventRecorder&) = delete;
+
+ private:
+  void loop();
+  void reportDrops();
+
+  std::unique_ptr<telemetry::TelemetryProbe> probe_;
+  evidence::Pipeline& pipeline_;
+  std::string boot_id_;
+  std::array<uint64_t, telemetry::kEventTypes> reported_drops_{};
+  std::array<uint64_t, telemetry::kEventTypes> reported_throttled_{};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+// The probe options config asks for: features, ring size, filters (cgroup
+// paths resolved to ids under the cgroup2 mount); errors name the field.
+Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
+                                                      uint32_t self_tgid);
+
+// The evidence record of one event; exec ids are BOOT_ID-PID-NS_SINCE_BOOT.
+v1::Record toRecord(const telemetry::Event& event, const std::string& boot_id);
+
+}  // namespace demarc::cli

@@ -1,0 +1,210 @@
+#include "agent/telemetry/telemetry_probe.h"
+
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <linux/types.h>  // process.h uses the kernel integer types
+
+#include "probes/events.h"
+#include "probes/telemetry.skel.h"
+
+namespace demarc::telemetry {
+namespace {
+
+uint32_t ringSize(uint32_t requested) {
+  auto page = static_cast<uint32_t>(::sysconf(_SC_PAGESIZE));
+  uint32_t size = page;
+  while (size < requested && size < (1u << 30)) size <<= 1;
+  return size;
+}
+
+constexpr bool same(EventType ours, dm_event_type theirs) {
+  return static_cast<size_t>(ours) == static_cast<size_t>(theirs);
+}
+static_assert(kEventTypes == DM_EVENT_TYPES && same(kEventExec, DM_EVENT_EXEC) &&
+              same(kEventArgs, DM_EVENT_ARGS) && same(kEventFork, DM_EVENT_FORK) &&
+              same(kEventExit, DM_EVENT_EXIT) && same(kEventTcp, DM_EVENT_TCP));
+
+// Each program in one hook set or the other, and the feature it serves.
+using Programs = decltype(telemetry_bpf::progs);  // the skeleton's struct of programs
+struct Program {
+  bpf_program* Programs::*prog;
+  Hook hook;
+  bool TelemetryProbeOptions::*feature;
+};
+const Program kPrograms[] = {
+    {&Programs::exec_btf, Hook::kTpBtf, &TelemetryProbeOptions::process},
+    {&Programs::fork_btf, Hook::kTpBtf, &TelemetryProbeOptions::process},
+    {&Programs::exit_btf, Hook::kTpBtf, &TelemetryProbeOptions::process},
+    {&Programs::tcp_state_btf, Hook::kTpBtf, &TelemetryProbeOptions::network},
+    {&Programs::exec_tp, Hook::kTracepoint, &TelemetryProbeOptions::process},
+    {&Programs::fork_tp, Hook::kTracepoint, &TelemetryProbeOptions::process},
+    {&Programs::exit_tp, Hook::kTracepoint, &TelemetryProbeOptions::process},
+    {&Programs::tcp_state_tp, Hook::kTracepoint, &TelemetryProbeOptions::network},
+};
+
+uint32_t filterFlags(const EventFilters& f) {
+  uint32_t flags = 0;
+  if (!f.ignore_comms.empty()) flags |= DM_FILTER_IGNORE_COMM;
+  if (!f.ignore_uids.empty()) flags |= DM_FILTER_IGNORE_UID;
+  if (!f.ignore_cgroups.empty()) flags |= DM_FILTER_IGNORE_CGROUP;
+  if (!f.only_cgroups.empty()) flags |= DM_FILTER_ONLY_CGROUP;
+  return flags;
+}
+
+Result<void> put(bpf_map* map, const void* key, size_t key_size, uint8_t value,
+                 const std::string& what) {
+  if (bpf_map__update_elem(map, key, key_size, &value, sizeof(value), BPF_ANY) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "cannot set the filter for " + what + ": " +
+                                                  libbpfError(-errno) +
+                                                  " (at most 256 entries per list)");
+  }
+  return {};
+}
+
+Result<void> fillFilters(telemetry_bpf& skel, const EventFilters& f) {
+  for (const auto& comm : f.ignore_comms) {
+    char key[DM_COMM_LEN] = {};
+    std::memcpy(key, comm.data(), std::min(comm.size(), sizeof(key) - 1));
+    if (auto r = put(skel.maps.filter_comm, key, sizeof(key), 1, "comm " + comm); !r.ok()) return r;
+  }
+  for (uint32_t uid : f.ignore_uids) {
+    if (auto r = put(skel.maps.filter_uid, &uid, sizeof(uid), 1, "uid " + std::to_string(uid));
+        !r.ok()) {
+      return r;
+    }
+  }
+  for (const auto& [ids, mark] :
+       {std::pair{&f.ignore_cgroups, uint8_t{1}}, std::pair{&f.only_cgroups, uint8_t{2}}}) {
+    for (uint64_t id : *ids) {
+      if (auto r =
+              put(skel.maps.filter_cgroup, &id, sizeof(id), mark, "cgroup " + std::to_string(id));
+          !r.ok()) {
+        return r;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+uint64_t EventCounters::total() const {
+  uint64_t sum = 0;
+  for (size_t type = 0; type < kEventTypes; ++type) sum += ofType(type);
+  return sum;
+}
+
+uint64_t EventCounters::ofType(size_t type) const {
+  uint64_t sum = 0;
+  for (const auto& cpu : per_cpu) sum += type < cpu.size() ? cpu[type] : 0;
+  return sum;
+}
+
+std::string_view eventTypeName(size_t type) {
+  static constexpr std::string_view kNames[kEventTypes] = {
+      "", "process_exec", "process_args", "process_fork", "process_exit", "tcp"};
+  return type < kEventTypes ? kNames[type] : "";
+}
+
+void TelemetryProbe::SkeletonDeleter::operator()(telemetry_bpf* skel) const {
+  telemetry_bpf__destroy(skel);
+}
+void TelemetryProbe::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+
+TelemetryProbe::TelemetryProbe()
+    : decoder_([this](Event&& e) {
+        if (sink_ != nullptr) (*sink_)(std::move(e));
+      }) {}
+
+Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProbeOptions& options) {
+  routeLibbpfLogs();
+  using Loaded = std::unique_ptr<TelemetryProbe>;
+  return firstHookThatLoads<Loaded>(
+      options.only_hook, "telemetry", [&](Hook hook) -> Result<Loaded> {
+        Loaded probe(new TelemetryProbe());
+        probe->hook_ = hook;
+        probe->skel_.reset(telemetry_bpf__open());
+        if (!probe->skel_) {
+          return Error(ErrorCode::kInternal,
+                       "cannot open the telemetry probe: " + libbpfError(-errno));
+        }
+        auto& skel = *probe->skel_;
+        skel.rodata->self_tgid = options.self_tgid;
+        skel.rodata->filter_flags = filterFlags(options.filters);
+        skel.rodata->rate_limit = options.filters.rate_limit;
+        bpf_map__set_max_entries(skel.maps.events, ringSize(options.ring_buffer_bytes));
+        // Load one set of hooks, for the features asked for: the kernel must
+        // not be asked to verify hooks it cannot attach.
+        for (const auto& p : kPrograms) {
+          bpf_program__set_autoload(skel.progs.*p.prog, p.hook == hook && options.*p.feature);
+        }
+        int err = telemetry_bpf__load(&skel);
+        if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
+        if (auto filled = fillFilters(skel, options.filters); !filled.ok()) return filled.error();
+        err = telemetry_bpf__attach(&skel);
+        if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
+        probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
+                                            probe.get(), nullptr));
+        if (!probe->ring_) {
+          return Error(ErrorCode::kInternal,
+                       "cannot set up the ring buffer: " + libbpfError(-errno));
+        }
+        return probe;
+      });
+}
+
+TelemetryProbe::~TelemetryProbe() {
+  ring_.reset();  // before the maps it reads
+  skel_.reset();
+}
+
+int TelemetryProbe::onSample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<TelemetryProbe*>(ctx);
+  self->decoder_.feed(std::string_view(static_cast<const char*>(data), size));
+  return 0;
+}
+
+Result<int> TelemetryProbe::poll(std::chrono::milliseconds timeout,
+                                 const EventDecoder::Sink& sink) {
+  sink_ = &sink;
+  int n = ring_buffer__poll(ring_.get(), static_cast<int>(timeout.count()));
+  decoder_.flush();
+  sink_ = nullptr;
+  if (n < 0 && n != -EINTR) {
+    return Error(ErrorCode::kIo, "ring buffer poll failed: " + libbpfError(n));
+  }
+  return n < 0 ? 0 : n;
+}
+
+Result<EventCounters> TelemetryProbe::drops() const {
+  return readCounters(skel_->maps.drops, "drop");
+}
+
+Result<EventCounters> TelemetryProbe::throttled() const {
+  return readCounters(skel_->maps.throttled, "rate limit");
+}
+
+Result<EventCounters> TelemetryProbe::readCounters(const bpf_map* map, const char* what) const {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return Error(ErrorCode::kInternal, "cannot count CPUs: " + libbpfError(cpus));
+  EventCounters counters;
+  counters.per_cpu.resize(static_cast<size_t>(cpus));
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  for (uint32_t type = 1; type < DM_EVENT_TYPES; ++type) {
+    if (bpf_map__lookup_elem(map, &type, sizeof(type), values.data(),
+                             values.size() * sizeof(uint64_t), 0) != 0) {
+      return Error(ErrorCode::kIo,
+                   std::string("cannot read the ") + what + " counters: " + libbpfError(-errno));
+    }
+    for (size_t cpu = 0; cpu < values.size(); ++cpu) counters.per_cpu[cpu][type] = values[cpu];
+  }
+  return counters;
+}
+
+}  // namespace demarc::telemetry

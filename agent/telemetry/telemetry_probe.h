@@ -1,0 +1,101 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/core/result.h"
+#include "agent/telemetry/events.h"
+#include "agent/telemetry/libbpf_util.h"
+
+struct bpf_map;
+struct ring_buffer;
+struct telemetry_bpf;
+
+namespace demarc::telemetry {
+
+// What the probe reports, decided in the kernel before a record is made.
+struct EventFilters {
+  std::vector<std::string> ignore_comms;  // up to 15 characters, as the kernel keeps them
+  std::vector<uint32_t> ignore_uids;      // real uid
+  // cgroup v2 ids (the inode numbers of their directories): events of
+  // tasks in these subtrees are not reported...
+  std::vector<uint64_t> ignore_cgroups;
+  // ...and when this is not empty, only events of tasks in these subtrees
+  // are. Subtrees are matched up to DM_CGROUP_LEVELS (8) levels deep.
+  std::vector<uint64_t> only_cgroups;
+  // At most this many events per second of each type on each CPU; the
+  // rest are counted as throttled. 0: no limit.
+  uint32_t rate_limit = 0;
+};
+
+struct TelemetryProbeOptions {
+  uint32_t ring_buffer_bytes = 4u << 20;  // rounded up to a power of two, at least a page
+  uint32_t self_tgid = 0;                 // activity of this process is not reported
+  std::optional<Hook> only_hook;          // try just this set of hooks (tests)
+  bool process = true;                    // exec, fork, exit
+  bool network = true;                    // TCP connect, accept, listen, close
+  EventFilters filters;
+};
+
+// The kernel side's event types (probes/events.h), which index counters.
+enum EventType : size_t {
+  kEventExec = 1,
+  kEventArgs = 2,  // a chunk of an exec's argument list
+  kEventFork = 3,
+  kEventExit = 4,
+  kEventTcp = 5,
+};
+inline constexpr size_t kEventTypes = 6;
+
+// Counters kept per CPU and event type by the kernel side: the events the
+// ring buffer could not take, or that the rate limit held back.
+struct EventCounters {
+  std::vector<std::array<uint64_t, kEventTypes>> per_cpu;
+  uint64_t total() const;
+  uint64_t ofType(size_t type) const;
+};
+// The name of an event type in drop counters: "process_exec", "tcp"...
+std::string_view eventTypeName(size_t type);
+
+// The telemetry probe (probes/telemetry.bpf.c): exec with arguments and
+// working directory, fork, exit, and TCP connections. Owns its skeleton and
+// ring buffer; decodes records through EventDecoder.
+class TelemetryProbe {
+ public:
+  static Result<std::unique_ptr<TelemetryProbe>> open(const TelemetryProbeOptions& options);
+  ~TelemetryProbe();
+  TelemetryProbe(const TelemetryProbe&) = delete;
+  TelemetryProbe& operator=(const TelemetryProbe&) = delete;
+
+  Hook hook() const { return hook_; }
+  // Waits up to timeout for records and hands out the events they complete.
+  Result<int> poll(std::chrono::milliseconds timeout, const EventDecoder::Sink& sink);
+  Result<EventCounters> drops() const;
+  Result<EventCounters> throttled() const;
+  uint64_t malformed() const { return decoder_.malformed(); }
+
+ private:
+  struct SkeletonDeleter {
+    void operator()(telemetry_bpf* skel) const;
+  };
+  struct RingBufferDeleter {
+    void operator()(ring_buffer* rb) const;
+  };
+  TelemetryProbe();
+  static int onSample(void* ctx, void* data, size_t size);
+  Result<EventCounters> readCounters(const bpf_map* map, const char* what) const;
+
+  std::unique_ptr<telemetry_bpf, SkeletonDeleter> skel_;
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
+  Hook hook_ = Hook::kTpBtf;
+  const EventDecoder::Sink* sink_ = nullptr;
+  EventDecoder decoder_;
+};
+
+}  // namespace demarc::telemetry

@@ -1,0 +1,150 @@
+// Shared by every program in telemetry.bpf.c: the ring buffer, the per-CPU
+// counters of what was dropped and throttled, the filters and the record
+// header. Include after vmlinux.h and the libbpf headers.
+#ifndef DEMARC_PROBES_COMMON_BPF_H
+#define DEMARC_PROBES_COMMON_BPF_H
+
+#include "events.h"
+
+// Set before load.
+const volatile __u32 self_tgid = 0;     // the agent: its activity is not reported
+const volatile __u32 filter_flags = 0;  // DM_FILTER_*
+const volatile __u32 rate_limit = 0;    // events per second, per CPU and type; 0: none
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);  // resized from config before load
+} events SEC(".maps");
+
+// Events the ring buffer could not take, per CPU and type.
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, DM_EVENT_TYPES);
+  __type(key, __u32);
+  __type(value, __u64);
+} drops SEC(".maps");
+
+// Events the rate limit held back, per CPU and type.
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, DM_EVENT_TYPES);
+  __type(key, __u32);
+  __type(value, __u64);
+} throttled SEC(".maps");
+
+struct rate_window {
+  __u64 start;
+  __u64 count;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, DM_EVENT_TYPES);
+  __type(key, __u32);
+  __type(value, struct rate_window);
+} rate_windows SEC(".maps");
+
+struct comm_key {
+  char comm[DM_COMM_LEN];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, struct comm_key);
+  __type(value, __u8);
+} filter_comm SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, __u8);
+} filter_uid SEC(".maps");
+
+// cgroup id -> 1: ignore its subtree, 2: report only subtrees marked 2.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, __u64);
+  __type(value, __u8);
+} filter_cgroup SEC(".maps");
+
+static __always_inline void count(void* map, __u32 type) {
+  __u64* n = bpf_map_lookup_elem(map, &type);
+  if (n) *n += 1;
+}
+
+// The rate limit: a one-second window per CPU and type.
+static __always_inline bool admit(__u32 type) {
+  if (rate_limit == 0) return true;
+  struct rate_window* w = bpf_map_lookup_elem(&rate_windows, &type);
+  if (!w) return true;
+  __u64 now = bpf_ktime_get_boot_ns();
+  if (now - w->start >= 1000000000ull) {
+    w->start = now;
+    w->count = 0;
+  }
+  if (w->count >= rate_limit) {
+    count(&throttled, type);
+    return false;
+  }
+  w->count += 1;
+  return true;
+}
+
+// Reserves a record of `type`, counting it as dropped when the ring is full.
+static __always_inline void* reserve(__u64 size, __u32 type) {
+  void* e = bpf_ringbuf_reserve(&events, size, 0);
+  if (!e) count(&drops, type);
+  return e;
+}
+
+static __always_inline void header(struct dm_header* h, __u32 type, __u32 tgid) {
+  h->type = type;
+  h->tgid = tgid;
+  h->ktime = bpf_ktime_get_boot_ns();
+}
+
+// The value of the nearest marked cgroup around the current task: its own,
+// then its ancestors from the closest up (0: none).
+static __always_inline __u8 cgroup_mark(void) {
+  __u64 id = bpf_get_current_cgroup_id();
+  __u8* mark = bpf_map_lookup_elem(&filter_cgroup, &id);
+  if (mark) return *mark;
+#pragma unroll
+  for (int level = DM_CGROUP_LEVELS - 1; level >= 0; --level) {
+    id = bpf_get_current_ancestor_cgroup_id(level);
+    if (id == 0) continue;
+    mark = bpf_map_lookup_elem(&filter_cgroup, &id);
+    if (mark) return *mark;
+  }
+  return 0;
+}
+
+// Whether the configured filters exclude the current task (comm, uid,
+// cgroup). The agent's own process is always excluded.
+static __always_inline bool current_ignored(void) {
+  if ((bpf_get_current_pid_tgid() >> 32) == self_tgid) return true;
+  if (filter_flags & DM_FILTER_IGNORE_COMM) {
+    struct comm_key key = {};
+    bpf_get_current_comm(key.comm, sizeof(key.comm));
+    if (bpf_map_lookup_elem(&filter_comm, &key)) return true;
+  }
+  if (filter_flags & DM_FILTER_IGNORE_UID) {
+    __u32 uid = (__u32)bpf_get_current_uid_gid();
+    if (bpf_map_lookup_elem(&filter_uid, &uid)) return true;
+  }
+  if (filter_flags & (DM_FILTER_IGNORE_CGROUP | DM_FILTER_ONLY_CGROUP)) {
+    __u8 mark = cgroup_mark();
+    if (mark == 1) return true;
+    if ((filter_flags & DM_FILTER_ONLY_CGROUP) && mark != 2) return true;
+  }
+  return false;
+}
+
+// Filters, then the rate limit: whether an event about the current task
+// of `type` is to be recorded.
+static __always_inline bool wanted(__u32 type) { return !current_ignored() && admit(type); }
+
+#endif

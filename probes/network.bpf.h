@@ -1,0 +1,183 @@
+// TCP connections through sock:inet_sock_set_state: outbound connects,
+// inbound accepts, listens, and closes with the bytes each way. The
+// transitions that happen in the socket owner's process context (connect,
+// listen) record the owner; accepts complete in softirq context and are
+// attributed to the process that owns the listening socket. Included by
+// telemetry.bpf.c.
+#ifndef DEMARC_PROBES_NETWORK_BPF_H
+#define DEMARC_PROBES_NETWORK_BPF_H
+
+#include "common.bpf.h"
+#include "network.h"
+
+#define DM_AF_INET 2
+#define DM_AF_INET6 10
+
+struct sock_owner {
+  __u32 tgid;
+  __u32 pid;
+  __u32 uid;
+  __u32 established;
+  __u64 cgroup_id;
+  __u64 start_ktime;
+  char comm[DM_COMM_LEN];
+};
+
+// Sockets being followed: connects from SYN_SENT, accepts from ESTABLISHED,
+// until CLOSE. A socket that does not fit is counted as a dropped event.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u64);  // the socket's address
+  __type(value, struct sock_owner);
+} tcp_socks SEC(".maps");
+
+struct listener_key {
+  __u32 netns;
+  __u16 port;
+  __u16 family;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct listener_key);
+  __type(value, struct sock_owner);
+} tcp_listeners SEC(".maps");
+
+static __always_inline void owner_from_current(struct sock_owner* o) {
+  __u64 id = bpf_get_current_pid_tgid();
+  o->tgid = id >> 32;
+  o->pid = (__u32)id;
+  o->uid = (__u32)bpf_get_current_uid_gid();
+  o->established = 0;
+  o->cgroup_id = bpf_get_current_cgroup_id();
+  o->start_ktime = bpf_ktime_get_boot_ns();
+  bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline struct listener_key listener_of(const struct sock* sk, __u16 family) {
+  struct listener_key k = {};
+  k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  k.family = family;
+  return k;
+}
+
+static __always_inline void emit_tcp(const struct sock* sk, __u16 family, __u32 kind,
+                                     const struct sock_owner* o, __u32 flags, __u16 hook) {
+  struct net_tcp_event* e = reserve(sizeof(*e), DM_EVENT_TCP);
+  if (!e) return;
+  header(&e->h, DM_EVENT_TCP, o->tgid);
+  e->kind = kind;
+  e->pid = o->pid;
+  e->uid = o->uid;
+  e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  e->family = family;
+  // inet_sport, as the tracepoint itself reports it: on an active close,
+  // skc_num is already released when the socket reaches CLOSE.
+  e->lport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock*)sk, inet_sport));
+  e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  e->hook = hook;
+  e->flags = flags;
+  e->pad = 0;
+  __builtin_memset(e->laddr, 0, sizeof(e->laddr));
+  __builtin_memset(e->raddr, 0, sizeof(e->raddr));
+  if (family == DM_AF_INET) {
+    BPF_CORE_READ_INTO((__u32*)e->laddr, sk, __sk_common.skc_rcv_saddr);
+    BPF_CORE_READ_INTO((__u32*)e->raddr, sk, __sk_common.skc_daddr);
+  } else {
+    BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+  }
+  e->cgroup_id = o->cgroup_id;
+  e->start_ktime = o->start_ktime;
+  e->bytes_sent = 0;
+  e->bytes_received = 0;
+  if (kind == NET_TCP_CLOSE) {
+    // Payload bytes only. The RFC 4898 counters count sequence space, where
+    // SYN and FIN take one each: bytes_sent counts payload as transmitted
+    // (retransmissions again, so they are taken off), bytes_received
+    // counts the peer's FIN, which tcp_fin() marks with SOCK_DONE.
+    const struct tcp_sock* tp = (const struct tcp_sock*)sk;
+    e->bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+    __u64 received = BPF_CORE_READ(tp, bytes_received);
+    unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+    if ((sk_flags & (1ul << SOCK_DONE)) && received > 0) received -= 1;
+    e->bytes_received = received;
+  }
+  __builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+  bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int on_tcp_state(const struct sock* sk, int old, int new, __u16 hook) {
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != DM_AF_INET && family != DM_AF_INET6) return 0;
+  __u64 key = (__u64)sk;
+  struct sock_owner o = {};
+  if (new == TCP_SYN_SENT || new == TCP_LISTEN) {
+    // connect() or listen(): the owner is the current task.
+    if (current_ignored() || !admit(DM_EVENT_TCP)) return 0;
+    owner_from_current(&o);
+    if (new == TCP_SYN_SENT) {
+      if (bpf_map_update_elem(&tcp_socks, &key, &o, BPF_ANY) != 0) count(&drops, DM_EVENT_TCP);
+      return 0;
+    }
+    struct listener_key lk = listener_of(sk, family);
+    if (bpf_map_update_elem(&tcp_listeners, &lk, &o, BPF_ANY) != 0) count(&drops, DM_EVENT_TCP);
+    emit_tcp(sk, family, NET_TCP_LISTEN, &o, 0, hook);
+    return 0;
+  }
+  if (old == TCP_LISTEN && new == TCP_CLOSE) {
+    // (A new child socket also leaves LISTEN, for SYN_RECV: it starts as a
+    // copy of the listener.)
+    struct listener_key lk = listener_of(sk, family);
+    bpf_map_delete_elem(&tcp_listeners, &lk);
+    return 0;
+  }
+  if (new == TCP_ESTABLISHED && old == TCP_SYN_SENT) {
+    struct sock_owner* found = bpf_map_lookup_elem(&tcp_socks, &key);
+    if (!found) return 0;
+    found->established = 1;
+    o = *found;
+    emit_tcp(sk, family, NET_TCP_CONNECT, &o, 0, hook);
+    return 0;
+  }
+  if (new == TCP_ESTABLISHED && old == TCP_SYN_RECV) {
+    struct listener_key lk = listener_of(sk, family);
+    struct sock_owner* listener = bpf_map_lookup_elem(&tcp_listeners, &lk);
+    if (!listener) return 0;  // not followed (filtered, or listening before we started)
+    if (!admit(DM_EVENT_TCP)) return 0;
+    o = *listener;
+    o.established = 1;
+    o.start_ktime = bpf_ktime_get_boot_ns();
+    if (bpf_map_update_elem(&tcp_socks, &key, &o, BPF_ANY) != 0) count(&drops, DM_EVENT_TCP);
+    emit_tcp(sk, family, NET_TCP_ACCEPT, &o, 0, hook);
+    return 0;
+  }
+  if (new == TCP_CLOSE) {
+    struct sock_owner* found = bpf_map_lookup_elem(&tcp_socks, &key);
+    if (!found) return 0;
+    o = *found;
+    bpf_map_delete_elem(&tcp_socks, &key);
+    emit_tcp(sk, family, NET_TCP_CLOSE, &o, o.established ? 0 : NET_TCP_FAILED, hook);
+  }
+  return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tcp_state_btf, const struct sock* sk, int oldstate, int newstate) {
+  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return 0;
+  return on_tcp_state(sk, oldstate, newstate, DM_HOOK_TP_BTF);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tcp_state_tp(struct trace_event_raw_inet_sock_set_state* ctx) {
+  if (ctx->protocol != IPPROTO_TCP) return 0;
+  return on_tcp_state((const struct sock*)ctx->skaddr, ctx->oldstate, ctx->newstate,
+                      DM_HOOK_TRACEPOINT);
+}
+
+#endif

@@ -1,0 +1,118 @@
+// From config to probe options, from events to evidence records, and the
+// cgroup lookups in between.
+#include "agent/cli/event_recorder.h"
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/telemetry/cgroups.h"
+#include "tests/support/temp_dir.h"
+
+namespace demarc::cli {
+namespace {
+
+TEST(Cgroups, FindsTheCgroup2MountInMountinfo) {
+  testing::TempDir dir;
+  std::ofstream(dir / "mountinfo")
+      << "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n"
+         "30 25 0:26 / /sys/fs/cgroup/with\\040space rw,nosuid shared:9 - cgroup2 cgroup2 rw\n";
+  auto mount = telemetry::cgroup2Mount((dir / "mountinfo").string());
+  ASSERT_TRUE(mount.ok()) << mount.error().message();
+  EXPECT_EQ(*mount, "/sys/fs/cgroup/with space");
+
+  std::ofstream(dir / "none") << "22 1 0:21 / /proc rw - proc proc rw\n";
+  auto none = telemetry::cgroup2Mount((dir / "none").string());
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("no cgroup2"), std::string::npos);
+}
+
+TEST(Cgroups, IdIsTheDirectoryInode) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir / "system.slice/ssh.service");
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "system.slice/ssh.service").c_str(), &st), 0);
+  auto id = telemetry::cgroupIdOf(dir.path().string(), "/system.slice/ssh.service");
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(*id, st.st_ino);
+  EXPECT_FALSE(telemetry::cgroupIdOf(dir.path().string(), "/nope").ok());
+  EXPECT_FALSE(telemetry::cgroupIdOf(dir.path().string(), "relative").ok());
+  EXPECT_FALSE(telemetry::cgroupIdOf(dir.path().string(), "/system.slice/../..").ok());
+}
+
+TEST(ProbeOptions, FromConfig) {
+  config::v1::Telemetry t;
+  t.set_ring_buffer_size(1 << 20);
+  t.set_process_events(true);
+  t.set_network_events(false);
+  t.set_rate_limit(500);
+  t.mutable_ignore()->add_comms("chronyd");
+  t.mutable_ignore()->add_uids(998);
+  t.add_only_cgroups("/");
+  auto options = probeOptions(t, 77);
+  ASSERT_TRUE(options.ok()) << options.error().message();
+  EXPECT_EQ(options->ring_buffer_bytes, 1u << 20);
+  EXPECT_EQ(options->self_tgid, 77u);
+  EXPECT_TRUE(options->process);
+  EXPECT_FALSE(options->network);
+  EXPECT_EQ(options->filters.rate_limit, 500u);
+  EXPECT_EQ(options->filters.ignore_comms, std::vector<std::string>{"chronyd"});
+  EXPECT_EQ(options->filters.ignore_uids, std::vector<uint32_t>{998});
+  ASSERT_EQ(options->filters.only_cgroups.size(), 1u);  // the root of the hierarchy
+  EXPECT_NE(options->filters.only_cgroups[0], 0u);
+}
+
+TEST(ProbeOptions, ErrorsNameTheField) {
+  config::v1::Telemetry t;
+  t.mutable_ignore()->add_comms("a-command-name-too-long");
+  auto long_comm = probeOptions(t, 1);
+  ASSERT_FALSE(long_comm.ok());
+  EXPECT_NE(long_comm.error().message().find("telemetry.ignore.comms[0]"), std::string::npos);
+
+  config::v1::Telemetry u;
+  u.mutable_ignore()->add_cgroups("/");
+  u.mutable_ignore()->add_cgroups("/no/such/cgroup.demarc");
+  auto missing = probeOptions(u, 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("telemetry.ignore.cgroups[1]"), std::string::npos)
+      << missing.error().message();
+}
+
+TEST(ToRecord, TcpClose) {
+  telemetry::TcpEvent e;
+  e.kind = telemetry::TcpEvent::Kind::kClose;
+  e.ktime = 3'000'000'000;
+  e.start_ktime = 1'500'000'000;
+  e.tgid = 10;
+  e.pid = 11;
+  e.uid = 1000;
+  e.comm = "curl";
+  e.local_address = "10.0.0.5";
+  e.local_port = 40000;
+  e.remote_address = "192.0.2.1";
+  e.remote_port = 443;
+  e.bytes_sent = 100;
+  e.bytes_received = 2000;
+  e.hook = telemetry::Hook::kTracepoint;
+  v1::Record r = toRecord(telemetry::Event(e), "boot");
+  ASSERT_TRUE(r.has_network());
+  const auto& n = r.network();
+  EXPECT_EQ(n.kind(), v1::NetworkEvent::KIND_CLOSE);
+  EXPECT_EQ(n.pid(), 10u);
+  EXPECT_EQ(n.tid(), 11u);
+  EXPECT_EQ(n.protocol(), "tcp");
+  EXPECT_EQ(n.remote_address(), "192.0.2.1");
+  EXPECT_EQ(n.remote_port(), 443u);
+  EXPECT_EQ(n.bytes_sent(), 100u);
+  EXPECT_EQ(n.bytes_received(), 2000u);
+  EXPECT_EQ(n.duration().seconds(), 1);
+  EXPECT_EQ(n.duration().nanos(), 500'000'000);
+  EXPECT_EQ(n.hook(), "tracepoint");
+  EXPECT_GT(r.time().seconds(), 0);
+}
+
+}  // namespace
+}  // namespace demarc::cli
