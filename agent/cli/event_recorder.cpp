@@ -27,10 +27,17 @@ v1::NetworkEvent::Kind kindOf(telemetry::TcpEvent::Kind kind) {
   return v1::NetworkEvent::KIND_UNSPECIFIED;
 }
 
-uint64_t tcpRecord(const telemetry::TcpEvent& t, v1::Record& record) {
+std::string execIdOf(const telemetry::ProcessCache& cache, uint32_t tgid) {
+  const telemetry::ProcessInfo* p = cache.find(tgid);
+  return p != nullptr ? p->exec_id : "";
+}
+
+uint64_t tcpRecord(const telemetry::TcpEvent& t, const telemetry::ProcessCache& cache,
+                   v1::Record& record) {
   auto& n = *record.mutable_network();
   n.set_kind(kindOf(t.kind));
   n.set_pid(t.tgid);
+  n.set_exec_id(execIdOf(cache, t.tgid));
   n.set_tid(t.pid);
   n.set_uid(t.uid);
   n.set_comm(t.comm);
@@ -100,10 +107,12 @@ Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetr
   return options;
 }
 
-v1::Record toRecord(const telemetry::Event& event, const std::string& boot_id) {
+v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache,
+                    size_t depth) {
   v1::Record record;
   if (const auto* t = std::get_if<telemetry::TcpEvent>(&event)) {
-    *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(tcpRecord(*t, record)));
+    *record.mutable_time() =
+        evidence::toTimestamp(telemetry::wallClockOf(tcpRecord(*t, cache, record)));
     return record;
   }
   auto& p = *record.mutable_process();
@@ -128,17 +137,26 @@ v1::Record toRecord(const telemetry::Event& event, const std::string& boot_id) {
     p.set_cgroup_id(x->cgroup_id);
     p.set_inode(x->inode);
     p.set_hook(std::string(telemetry::hookName(x->hook)));
-    p.set_exec_id(boot_id + "-" + std::to_string(x->tgid) + "-" + std::to_string(x->ktime));
+    p.set_exec_id(execIdOf(cache, x->tgid));
+    for (const auto& a : cache.ancestry(x->tgid, depth)) {
+      auto& out = *p.add_ancestry();
+      out.set_pid(a.pid);
+      out.set_executable(a.executable);
+      out.set_exec_id(a.exec_id);
+    }
   } else if (const auto* f = std::get_if<telemetry::ForkEvent>(&event)) {
     ktime = f->ktime;
     p.set_kind(v1::ProcessEvent::KIND_FORK);
     p.set_pid(f->tgid);
     p.set_ppid(f->parent_tgid);
+    p.set_exec_id(execIdOf(cache, f->tgid));
+    p.set_parent_exec_id(execIdOf(cache, f->parent_tgid));
   } else {
     const auto& x = std::get<telemetry::ExitEvent>(event);
     ktime = x.ktime;
     p.set_kind(v1::ProcessEvent::KIND_EXIT);
     p.set_pid(x.tgid);
+    p.set_exec_id(execIdOf(cache, x.tgid));
     p.set_ppid(x.ppid);
     p.set_comm(x.comm);
     p.set_exit_code(static_cast<int32_t>(x.exit_code));
@@ -152,10 +170,12 @@ v1::Record toRecord(const telemetry::Event& event, const std::string& boot_id) {
 }
 
 EventRecorder::EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe,
-                             evidence::Pipeline& pipeline, std::string boot_id)
+                             evidence::Pipeline& pipeline, std::string boot_id,
+                             size_t ancestry_depth)
     : probe_(std::move(probe)),
       pipeline_(pipeline),
-      boot_id_(std::move(boot_id)),
+      cache_(std::move(boot_id)),
+      ancestry_depth_(ancestry_depth),
       thread_([this] { loop(); }) {}
 
 EventRecorder::~EventRecorder() {
@@ -164,8 +184,18 @@ EventRecorder::~EventRecorder() {
 }
 
 void EventRecorder::loop() {
+  // Seeded after the probe is attached: a process starting in between is
+  // in both, and its events update what /proc said.
+  auto seeded = cache_.seed(HostRoot("/"));
+  if (seeded.ok()) {
+    spdlog::info("process cache: {} processes from /proc", *seeded);
+  } else {
+    spdlog::warn("process cache: cannot read /proc: {}; exec ids and ancestry start empty",
+                 seeded.error().message());
+  }
   const telemetry::EventDecoder::Sink sink = [this](telemetry::Event&& e) {
-    pipeline_.submit(toRecord(e, boot_id_));
+    cache_.apply(e);
+    pipeline_.submit(toRecord(e, cache_, ancestry_depth_));
   };
   bool last = false;
   while (!last) {
@@ -176,6 +206,7 @@ void EventRecorder::loop() {
       return;
     }
     reportDrops();
+    cache_.expire(telemetry::nowSinceBoot());
   }
 }
 

@@ -7,17 +7,20 @@
 
 #include "agent/config/config.pb.h"
 #include "agent/evidence/pipeline.h"
+#include "agent/telemetry/process_cache.h"
 #include "agent/telemetry/telemetry_probe.h"
 
 namespace demarc::cli {
 
 // Seals the telemetry probe's events as evidence records on its own thread,
-// and declares what the ring buffer dropped (per event type) in the next
-// batch header through the pipeline.
+// each with the exec id of its process (and an exec's ancestry) from a
+// process cache seeded from /proc, and declares what the ring buffer
+// dropped or the rate limit held back (per event type) in the next batch
+// header through the pipeline.
 class EventRecorder {
  public:
   EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe, evidence::Pipeline& pipeline,
-                std::string boot_id);
+                std::string boot_id, size_t ancestry_depth);
   ~EventRecorder();  // stops the thread; events still in the ring are read first
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
@@ -28,7 +31,8 @@ class EventRecorder {
 
   std::unique_ptr<telemetry::TelemetryProbe> probe_;
   evidence::Pipeline& pipeline_;
-  std::string boot_id_;
+  telemetry::ProcessCache cache_;
+  size_t ancestry_depth_;
   std::array<uint64_t, telemetry::kEventTypes> reported_drops_{};
   std::array<uint64_t, telemetry::kEventTypes> reported_throttled_{};
   std::atomic<bool> stop_{false};
@@ -40,7 +44,9 @@ class EventRecorder {
 Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
                                                       uint32_t self_tgid);
 
-// The evidence record of one event; exec ids are BOOT_ID-PID-NS_SINCE_BOOT.
-v1::Record toRecord(const telemetry::Event& event, const std::string& boot_id);
+// The evidence record of one event, already applied to `cache`: exec ids
+// and ancestry (up to `depth`) come from it.
+v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache,
+                    size_t depth);
 
 }  // namespace demarc::cli

@@ -330,7 +330,8 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   std::optional<EventRecorder> telemetry_events;
   if (telemetry_probe) {
     auto boot_id = HostRoot("/").readLine("/proc/sys/kernel/random/boot_id");
-    telemetry_events.emplace(std::move(telemetry_probe), pipeline, boot_id.ok() ? *boot_id : "");
+    telemetry_events.emplace(std::move(telemetry_probe), pipeline, boot_id.ok() ? *boot_id : "",
+                             config->telemetry().ancestry_depth());
   }
   std::optional<PostureScheduler> posture_scans;
   posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config, global.config_path),

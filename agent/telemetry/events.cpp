@@ -39,6 +39,12 @@ std::string addressText(int family, const uint8_t* bytes) {
 
 }  // namespace
 
+uint64_t nowSinceBoot() {
+  timespec boot{};
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  return static_cast<uint64_t>(boot.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(boot.tv_nsec);
+}
+
 SystemTime wallClockOf(uint64_t boot_ns) {
   timespec real{};
   timespec boot{};

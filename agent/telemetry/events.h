@@ -82,6 +82,8 @@ using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent>;
 
 // Wall-clock time of a CLOCK_BOOTTIME reading (the probe's timestamps).
 SystemTime wallClockOf(uint64_t boot_ns);
+// CLOCK_BOOTTIME now, in nanoseconds: the probe's clock.
+uint64_t nowSinceBoot();
 
 // The largest argument list the probe carries whole; longer ones arrive cut
 // at this size with args_truncated set.

@@ -2,6 +2,7 @@
 // program with a known long argument list, run from a known directory, must
 // decode field by field; fork and exit must follow; an argument list over
 // the supported maximum arrives cut and says so. Both hook sets.
+#include "agent/telemetry/process_cache.h"
 #include "agent/telemetry/telemetry_probe.h"
 
 #include <sys/stat.h>
@@ -131,6 +132,54 @@ void expectProcessLifecycle(Hook hook) {
 
 TEST(TelemetryProbe, TpBtfHooks) { expectProcessLifecycle(Hook::kTpBtf); }
 TEST(TelemetryProbe, TracepointHooks) { expectProcessLifecycle(Hook::kTracepoint); }
+
+// A three-level tree (this test, a shell, a shell it forks, a program that
+// one runs) through the real probe and the process cache: the last exec's
+// ancestry names each level with its exec id.
+TEST(TelemetryProbe, ThreeLevelTreeAncestry) {
+  auto probe = TelemetryProbe::open({.network = false});
+  ASSERT_TRUE(probe.ok()) << probe.error().message();
+  ProcessCache cache("boot");
+  ASSERT_TRUE(cache.seed(HostRoot("/")).ok());
+
+  pid_t top =
+      spawn("/", "/bin/sh", {"sh", "-c", "/bin/sh -c '/bin/true level-3-marker; exit 0'; exit 0"});
+  ::waitpid(top, nullptr, 0);
+  std::vector<ExecEvent> execs;
+  std::vector<Ancestor> chain;
+  bool done = false;
+  auto sink = [&](Event&& e) {
+    cache.apply(e);
+    auto* x = std::get_if<ExecEvent>(&e);
+    if (x == nullptr) return;
+    execs.push_back(*x);
+    if (x->args.size() == 2 && x->args[1] == "level-3-marker") {
+      chain = cache.ancestry(x->tgid, 3);
+      done = true;
+    }
+  };
+  for (int i = 0; i < 100 && !done; ++i) ASSERT_TRUE((*probe)->poll(100ms, sink).ok());
+  ASSERT_TRUE(done);
+  ASSERT_EQ(chain.size(), 3u);
+  auto execIdOf = [&](uint32_t tgid) {
+    for (const auto& x : execs) {
+      if (x.tgid == tgid) return "boot-" + std::to_string(tgid) + "-" + std::to_string(x.ktime);
+    }
+    return std::string("no exec seen");
+  };
+  // Level 2: the inner shell, forked by the outer one and exec'd.
+  EXPECT_EQ(chain[0].executable, "/bin/sh");
+  EXPECT_EQ(chain[0].exec_id, execIdOf(chain[0].pid));
+  // Level 1: the outer shell, this test's child.
+  EXPECT_EQ(chain[1].pid, static_cast<uint32_t>(top));
+  EXPECT_EQ(chain[1].executable, "/bin/sh");
+  EXPECT_EQ(chain[1].exec_id, execIdOf(top));
+  // This process, known from /proc.
+  EXPECT_EQ(chain[2].pid, static_cast<uint32_t>(::getpid()));
+  EXPECT_EQ(chain[2].executable, std::filesystem::read_symlink("/proc/self/exe").string());
+  EXPECT_EQ(chain[2].exec_id, cache.find(::getpid())->exec_id);
+  EXPECT_NE(chain[0].pid, chain[1].pid);
+}
 
 // The agent's own activity is filtered in the kernel.
 TEST(TelemetryProbe, IgnoresItsOwnProcess) {

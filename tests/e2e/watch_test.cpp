@@ -85,6 +85,12 @@ TEST(Run, SealsProcessEvents) {
   EXPECT_NE(all.find("\"kind\":\"KIND_FORK\""), std::string::npos);
   EXPECT_NE(all.find("\"exit_code\":3"), std::string::npos);
   EXPECT_NE(all.find("\"kind\":\"KIND_ACCEPT\""), std::string::npos);
+  // The marker's exec carries its ancestry: the shell that ran it first.
+  size_t marker = all.find("\"argv\":[\"/bin/true\",\"run-marker-7\"]");
+  ASSERT_NE(marker, std::string::npos);
+  std::string line = all.substr(marker, all.find('\n', marker) - marker);
+  EXPECT_NE(line.find("\"ancestry\":[{\"pid\":"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"executable\":\"/bin/sh\""), std::string::npos) << line;
   EXPECT_NE(all.find("\"remote_port\":" + port + ",\"bytes_sent\":\"5\""), std::string::npos)
       << "the client's close with the bytes it sent";
   auto verify = runCommand({DEMARC_BINARY, "verify", (dir / "evidence").string()}, dir.path());
