@@ -12,7 +12,8 @@ enum dm_event_type {
   DM_EVENT_FORK = 3,
   DM_EVENT_EXIT = 4,
   DM_EVENT_TCP = 5,
-  DM_EVENT_TYPES = 6, /* size of the per-type counter arrays */
+  DM_EVENT_PRIV = 6,
+  DM_EVENT_TYPES = 7, /* size of the per-type counter arrays */
 };
 
 /* How a program is attached, reported in events that depend on it. */

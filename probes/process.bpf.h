@@ -127,6 +127,15 @@ static __always_inline int on_exec(struct task_struct* task, const char* filenam
   e->inode = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
   e->dev = BPF_CORE_READ(task, mm, exe_file, f_inode, i_sb, s_dev);
   e->flags = 0;
+  e->exe_mode = BPF_CORE_READ(task, mm, exe_file, f_inode, i_mode);
+  e->cap_permitted = 0;
+  e->cap_effective = 0;
+  // kernel_cap_t is a u64 (6.3+) or two u32s: eight bytes either way.
+  BPF_CORE_READ_INTO(&e->cap_permitted, task, cred, cap_permitted);
+  BPF_CORE_READ_INTO(&e->cap_effective, task, cred, cap_effective);
+  if ((e->exe_mode & 04000) && e->euid != e->uid) e->flags |= PROC_EXEC_SETUID;
+  if ((e->exe_mode & 02010) == 02010 && e->egid != e->gid) e->flags |= PROC_EXEC_SETGID;
+  if (e->euid != 0 && e->cap_permitted != 0) e->flags |= PROC_EXEC_CAPS;
   e->start_boottime = start_boottime(task);
   bpf_get_current_comm(e->comm, sizeof(e->comm));
   bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), filename);

@@ -32,12 +32,18 @@ struct proc_exec_event {
   /* The working directory, leaf first: cwd[0] is its last component. */
   char cwd[PROC_CWD_DEPTH][PROC_CWD_NAME_LEN];
   __u32 cwd_depth;
-  __u32 pad;
+  __u32 exe_mode; /* the executable's mode bits */
+  __u64 cap_permitted;
+  __u64 cap_effective;
 };
 
 #define PROC_EXEC_ARGS_TRUNCATED 1u /* longer than PROC_ARGS_MAX_CHUNKS chunks */
 #define PROC_EXEC_CWD_TRUNCATED 2u  /* deeper than PROC_CWD_DEPTH, or a long name */
 #define PROC_EXEC_ARGS_LOST 4u      /* a chunk could not be read or queued */
+/* Privileges the exec gained: */
+#define PROC_EXEC_SETUID 8u  /* a set-user-ID executable; euid is now its owner */
+#define PROC_EXEC_SETGID 16u /* a set-group-ID executable; egid is now its group */
+#define PROC_EXEC_CAPS 32u   /* capabilities held by a process not running as root */
 
 struct proc_args_event {
   struct dm_header h;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The telemetry probe: one object, one ring buffer, for process activity
-// (process.bpf.h) and TCP connections (network.bpf.h). Every event the ring
+// (process.bpf.h), TCP connections (network.bpf.h) and privilege changes
+// (privilege.bpf.h). Every event the ring
 // buffer cannot take is counted per CPU and per event type (common.bpf.h).
 // vmlinux.h must come before the libbpf headers.
 // clang-format off
@@ -13,6 +14,7 @@
 
 #include "common.bpf.h"
 #include "network.bpf.h"
+#include "privilege.bpf.h"
 #include "process.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

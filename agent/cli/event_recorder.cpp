@@ -77,6 +77,41 @@ Result<std::vector<uint64_t>> cgroupIds(
   return ids;
 }
 
+void setCredentials(const telemetry::Credentials& c, v1::Credentials& out) {
+  out.set_uid(c.uid);
+  out.set_euid(c.euid);
+  out.set_suid(c.suid);
+  out.set_fsuid(c.fsuid);
+  out.set_gid(c.gid);
+  out.set_egid(c.egid);
+  out.set_sgid(c.sgid);
+  out.set_fsgid(c.fsgid);
+  out.set_cap_effective(c.cap_effective);
+  out.set_cap_permitted(c.cap_permitted);
+}
+
+uint64_t privilegeRecord(const telemetry::PrivilegeEvent& x, const telemetry::ProcessCache& cache,
+                         v1::Record& record) {
+  auto& p = *record.mutable_privilege();
+  p.set_kind(std::string(telemetry::privilegeKindName(x.kind)));
+  p.set_syscall(x.syscall);
+  p.set_pid(x.tgid);
+  p.set_tid(x.pid);
+  p.set_exec_id(execIdOf(cache, x.tgid));
+  p.set_comm(x.comm);
+  p.set_cgroup_id(x.cgroup_id);
+  p.set_result(x.result);
+  for (uint64_t a : x.args) p.add_args(a);
+  if (x.kind == telemetry::PrivilegeEvent::Kind::kPtrace) {
+    p.set_target_pid(x.target);
+    p.set_target_exec_id(execIdOf(cache, x.target));
+  }
+  p.set_name(x.name);
+  setCredentials(x.before, *p.mutable_before());
+  setCredentials(x.after, *p.mutable_after());
+  return x.ktime;
+}
+
 }  // namespace
 
 Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
@@ -86,6 +121,7 @@ Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetr
   options.self_tgid = self_tgid;
   options.process = config.process_events();
   options.network = config.network_events();
+  options.privilege = config.privilege_events();
   auto& f = options.filters;
   for (int i = 0; i < config.ignore().comms_size(); ++i) {
     const auto& comm = config.ignore().comms(i);
@@ -115,6 +151,11 @@ v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache
         evidence::toTimestamp(telemetry::wallClockOf(tcpRecord(*t, cache, record)));
     return record;
   }
+  if (const auto* x = std::get_if<telemetry::PrivilegeEvent>(&event)) {
+    *record.mutable_time() =
+        evidence::toTimestamp(telemetry::wallClockOf(privilegeRecord(*x, cache, record)));
+    return record;
+  }
   auto& p = *record.mutable_process();
   uint64_t ktime = 0;
   if (const auto* x = std::get_if<telemetry::ExecEvent>(&event)) {
@@ -138,6 +179,11 @@ v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache
     p.set_inode(x->inode);
     p.set_hook(std::string(telemetry::hookName(x->hook)));
     p.set_exec_id(execIdOf(cache, x->tgid));
+    if (x->gained_setuid) p.add_privileges_gained("setuid");
+    if (x->gained_setgid) p.add_privileges_gained("setgid");
+    if (x->gained_capabilities) p.add_privileges_gained("capabilities");
+    p.set_cap_permitted(x->cap_permitted);
+    p.set_cap_effective(x->cap_effective);
     for (const auto& a : cache.ancestry(x->tgid, depth)) {
       auto& out = *p.add_ancestry();
       out.set_pid(a.pid);

@@ -94,8 +94,9 @@ Result<UniqueFd> blockSignals() {
 // the agent runs on without it (saying why).
 std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Config& config) {
   const auto& t = config.telemetry();
-  if (!t.process_events() && !t.network_events()) {
-    spdlog::info("eBPF: telemetry is off (telemetry.process_events, telemetry.network_events)");
+  if (!t.process_events() && !t.network_events() && !t.privilege_events()) {
+    spdlog::info(
+        "eBPF: telemetry is off (telemetry.process_events, network_events, privilege_events)");
     return nullptr;
   }
   auto options = probeOptions(t, static_cast<uint32_t>(::getpid()));
@@ -108,12 +109,19 @@ std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Conf
     spdlog::warn("eBPF: events are not recorded: {}", probe.error().message());
     return nullptr;
   }
-  std::string what = t.process_events() && t.network_events()
-                         ? "exec, fork, exit and TCP connections"
-                     : t.process_events() ? "exec, fork and exit"
-                                          : "TCP connections";
-  spdlog::info("eBPF: recording {} via {} hooks (ring buffer {})", what,
-               telemetry::hookName((*probe)->hook()), formatSize(t.ring_buffer_size()));
+  std::vector<std::string> parts;
+  if (t.process_events()) parts.emplace_back("process");
+  if (t.network_events()) parts.emplace_back("TCP");
+  if (t.privilege_events()) parts.emplace_back("privilege");
+  std::string what;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    what += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  }
+  what += " events";
+  spdlog::info("eBPF: recording {} via {} hooks ({} programs attached; ring buffer {})", what,
+               telemetry::hookName((*probe)->hook()), (*probe)->attached().size(),
+               formatSize(t.ring_buffer_size()));
+  for (const auto& m : (*probe)->missing()) spdlog::info("eBPF: not available here: {}", m);
   return std::move(probe).value();
 }
 

@@ -22,11 +22,49 @@ std::string_view typeName(const telemetry::Event& e) {
   if (std::holds_alternative<telemetry::ExecEvent>(e)) return "exec";
   if (std::holds_alternative<telemetry::ForkEvent>(e)) return "fork";
   if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) return telemetry::tcpKindName(t->kind);
+  if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
+    return telemetry::privilegeKindName(p->kind);
+  }
   return "exit";
 }
 
-constexpr std::string_view kTypes[] = {"exec",   "fork",   "exit",  "connect",
-                                       "accept", "listen", "close", "tcp"};
+constexpr std::string_view kTypes[] = {"exec",   "fork",   "exit",     "connect",     "accept",
+                                       "listen", "close",  "tcp",      "setuid",      "setgid",
+                                       "capset", "ptrace", "bpf_load", "module_load", "privilege"};
+
+void appendCredentials(std::string& out, std::string_view key, const telemetry::Credentials& c) {
+  out += ",\"";
+  out += key;
+  out += "\":{\"uid\":" + std::to_string(c.uid) + ",\"euid\":" + std::to_string(c.euid) +
+         ",\"suid\":" + std::to_string(c.suid) + ",\"gid\":" + std::to_string(c.gid) +
+         ",\"egid\":" + std::to_string(c.egid) + ",\"sgid\":" + std::to_string(c.sgid) +
+         ",\"cap_effective\":" + std::to_string(c.cap_effective) +
+         ",\"cap_permitted\":" + std::to_string(c.cap_permitted) + "}";
+}
+
+// What changed between two sets of credentials: "uid 1000->0 euid 1000->0".
+std::string credentialChanges(const telemetry::Credentials& a, const telemetry::Credentials& b) {
+  std::string out;
+  auto field = [&](const char* name, uint64_t x, uint64_t y, bool hex = false) {
+    if (x == y) return;
+    auto text = [&](uint64_t v) {
+      if (!hex) return std::to_string(v);
+      char buf[24];
+      std::snprintf(buf, sizeof(buf), "%#llx", static_cast<unsigned long long>(v));
+      return std::string(buf);
+    };
+    out += std::string(out.empty() ? "" : " ") + name + " " + text(x) + "->" + text(y);
+  };
+  field("uid", a.uid, b.uid);
+  field("euid", a.euid, b.euid);
+  field("suid", a.suid, b.suid);
+  field("gid", a.gid, b.gid);
+  field("egid", a.egid, b.egid);
+  field("sgid", a.sgid, b.sgid);
+  field("cap_effective", a.cap_effective, b.cap_effective, true);
+  field("cap_permitted", a.cap_permitted, b.cap_permitted, true);
+  return out.empty() ? "no change" : out;
+}
 
 // ADDR:PORT, with IPv6 addresses in brackets.
 std::string endpoint(const std::string& address, uint16_t port, bool ipv6) {
@@ -43,6 +81,8 @@ Fields fieldsOf(const telemetry::Event& e) {
   if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) return {x->ktime, x->tgid, x->comm};
   if (const auto* f = std::get_if<telemetry::ForkEvent>(&e)) return {f->ktime, f->tgid, ""};
   if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) return {t->ktime, t->tgid, t->comm};
+  if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e))
+    return {p->ktime, p->tgid, p->comm};
   const auto& x = std::get<telemetry::ExitEvent>(e);
   return {x.ktime, x.tgid, x.comm};
 }
@@ -92,6 +132,28 @@ std::string toJson(const telemetry::Event& e) {
     appendField(out, "cgroup_id", x->cgroup_id);
     appendField(out, "inode", x->inode);
     appendField(out, "hook", telemetry::hookName(x->hook));
+    out += ",\"privileges_gained\":[";
+    std::string gained;
+    for (auto [flag, name] :
+         {std::pair{x->gained_setuid, "\"setuid\""}, std::pair{x->gained_setgid, "\"setgid\""},
+          std::pair{x->gained_capabilities, "\"capabilities\""}}) {
+      if (flag) gained += (gained.empty() ? "" : ",") + std::string(name);
+    }
+    out += gained + "]";
+  } else if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
+    appendField(out, "syscall", p->syscall);
+    appendField(out, "thread", uint64_t{p->pid});
+    appendField(out, "comm", p->comm);
+    out += ",\"result\":" + std::to_string(p->result);
+    out += ",\"args\":[" + std::to_string(p->args[0]) + "," + std::to_string(p->args[1]) + "," +
+           std::to_string(p->args[2]) + "]";
+    if (p->kind == telemetry::PrivilegeEvent::Kind::kPtrace) {
+      appendField(out, "target", uint64_t{p->target});
+    }
+    if (!p->name.empty()) appendField(out, "name", p->name);
+    appendField(out, "cgroup_id", p->cgroup_id);
+    appendCredentials(out, "before", p->before);
+    appendCredentials(out, "after", p->after);
   } else if (const auto* k = std::get_if<telemetry::ForkEvent>(&e)) {
     appendField(out, "ppid", uint64_t{k->parent_tgid});
   } else if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) {
@@ -137,6 +199,16 @@ std::string toLine(const telemetry::Event& e) {
     for (size_t i = 1; i < x->args.size(); ++i) out += " " + x->args[i];
     if (x->args_truncated || x->args_lost) out += " [arguments cut]";
     out += "  (cwd " + x->cwd + ")";
+    if (x->gained_setuid) out += " [setuid: euid " + std::to_string(x->euid) + "]";
+    if (x->gained_setgid) out += " [setgid: egid " + std::to_string(x->egid) + "]";
+    if (x->gained_capabilities) out += " [capabilities]";
+  } else if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
+    out += " " + p->comm + " " + p->syscall + " = " + std::to_string(p->result);
+    if (p->kind == telemetry::PrivilegeEvent::Kind::kPtrace) {
+      out += " target " + std::to_string(p->target);
+    }
+    if (!p->name.empty()) out += " program " + p->name;
+    out += ": " + credentialChanges(p->before, p->after);
   } else if (const auto* k = std::get_if<telemetry::ForkEvent>(&e)) {
     out += " from " + std::to_string(k->parent_tgid);
   } else if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) {
@@ -167,7 +239,8 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
     if (std::find(std::begin(kTypes), std::end(kTypes), t) == std::end(kTypes)) {
       std::fprintf(stderr,
                    "demarc watch: --type %s: expected exec, fork, exit, connect, accept, "
-                   "listen, close or tcp (all four)\n",
+                   "listen, close, tcp (all four), setuid, setgid, capset, ptrace, bpf_load, "
+                   "module_load or privilege (all six)\n",
                    t.c_str());
       return kExitUsage;
     }
@@ -177,8 +250,12 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
     std::fprintf(stderr, "demarc watch: %s\n", probe.error().message().c_str());
     return kExitRuntime;
   }
-  std::fprintf(stderr, "demarc watch: process and TCP events via %s hooks; Ctrl-C to stop\n",
+  std::fprintf(stderr,
+               "demarc watch: process, TCP and privilege events via %s hooks; Ctrl-C to stop\n",
                std::string(telemetry::hookName((*probe)->hook())).c_str());
+  for (const auto& m : (*probe)->missing()) {
+    std::fprintf(stderr, "demarc watch: not available here: %s\n", m.c_str());
+  }
   struct sigaction sa {};
   sa.sa_handler = onSignal;
   ::sigaction(SIGINT, &sa, nullptr);
@@ -190,7 +267,8 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
       return std::find(options.types.begin(), options.types.end(), t) != options.types.end();
     };
     if (!options.types.empty() && !asked(type) &&
-        !(std::holds_alternative<telemetry::TcpEvent>(e) && asked("tcp")))
+        !(std::holds_alternative<telemetry::TcpEvent>(e) && asked("tcp")) &&
+        !(std::holds_alternative<telemetry::PrivilegeEvent>(e) && asked("privilege")))
       return false;
     if (!options.pids.empty() &&
         std::find(options.pids.begin(), options.pids.end(), f.pid) == options.pids.end())

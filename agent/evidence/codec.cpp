@@ -78,6 +78,8 @@ std::string_view recordKind(const v1::Record& record) {
       return "synthetic";
     case v1::Record::kScan:
       return "scan";
+    case v1::Record::kPrivilege:
+      return "privilege";
     case v1::Record::KIND_NOT_SET:
       break;
   }

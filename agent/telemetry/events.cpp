@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "probes/network.h"
+#include "probes/privilege.h"
 #include "probes/process.h"
 
 namespace demarc::telemetry {
@@ -30,6 +31,18 @@ std::string fixedString(const char (&field)[N]) {
 }
 
 Hook hookOf(uint32_t raw) { return raw == DM_HOOK_TRACEPOINT ? Hook::kTracepoint : Hook::kTpBtf; }
+
+Credentials credentialsOf(const priv_creds& c) {
+  return {c.uid,  c.euid, c.suid,  c.fsuid,         c.gid,
+          c.egid, c.sgid, c.fsgid, c.cap_effective, c.cap_permitted};
+}
+
+std::string_view syscallName(uint32_t sys) {
+  static constexpr std::string_view kNames[] = {
+      "",          "setuid",   "setreuid", "setresuid", "setfsuid", "setgid",      "setregid",
+      "setresgid", "setfsgid", "capset",   "ptrace",    "bpf",      "init_module", "finit_module"};
+  return sys < std::size(kNames) ? kNames[sys] : "";
+}
 
 std::string addressText(int family, const uint8_t* bytes) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -58,13 +71,14 @@ SystemTime wallClockOf(uint64_t boot_ns) {
 
 size_t maxArgumentBytes() { return static_cast<size_t>(PROC_ARGS_CHUNK) * PROC_ARGS_MAX_CHUNKS; }
 
-const std::array<EventDecoder::Entry, 6> EventDecoder::kTable = {{
+const std::array<EventDecoder::Entry, 7> EventDecoder::kTable = {{
     {0, nullptr},  // no type 0
     {sizeof(proc_exec_event), &EventDecoder::decodeExec},
     {offsetof(proc_args_event, data), &EventDecoder::decodeArgs},
     {sizeof(proc_fork_event), &EventDecoder::decodeFork},
     {sizeof(proc_exit_event), &EventDecoder::decodeExit},
     {sizeof(net_tcp_event), &EventDecoder::decodeTcp},
+    {sizeof(priv_event), &EventDecoder::decodePrivilege},
 }};
 
 void EventDecoder::feed(std::string_view record) {
@@ -117,6 +131,12 @@ void EventDecoder::decodeExec(std::string_view record) {
   e.cwd_truncated = (raw.flags & PROC_EXEC_CWD_TRUNCATED) != 0;
   e.args_size = raw.args_size;
   e.args_truncated = (raw.flags & PROC_EXEC_ARGS_TRUNCATED) != 0;
+  e.gained_setuid = (raw.flags & PROC_EXEC_SETUID) != 0;
+  e.gained_setgid = (raw.flags & PROC_EXEC_SETGID) != 0;
+  e.gained_capabilities = (raw.flags & PROC_EXEC_CAPS) != 0;
+  e.exe_mode = raw.exe_mode;
+  e.cap_permitted = raw.cap_permitted;
+  e.cap_effective = raw.cap_effective;
   uint32_t chunks = std::min<uint32_t>(raw.args_chunks, PROC_ARGS_MAX_CHUNKS);
   Pending p;
   p.event = std::move(e);
@@ -240,6 +260,48 @@ void EventDecoder::decodeTcp(std::string_view record) {
   e.bytes_received = raw.bytes_received;
   e.failed = (raw.flags & NET_TCP_FAILED) != 0;
   e.hook = hookOf(raw.hook);
+  sink_(Event(std::move(e)));
+}
+
+std::string_view privilegeKindName(PrivilegeEvent::Kind kind) {
+  switch (kind) {
+    case PrivilegeEvent::Kind::kSetuid:
+      return "setuid";
+    case PrivilegeEvent::Kind::kSetgid:
+      return "setgid";
+    case PrivilegeEvent::Kind::kCapset:
+      return "capset";
+    case PrivilegeEvent::Kind::kPtrace:
+      return "ptrace";
+    case PrivilegeEvent::Kind::kBpfLoad:
+      return "bpf_load";
+    case PrivilegeEvent::Kind::kModuleLoad:
+      return "module_load";
+  }
+  return "unknown";
+}
+
+void EventDecoder::decodePrivilege(std::string_view record) {
+  auto raw = load<priv_event>(record);
+  std::string_view sys = syscallName(raw.syscall);
+  if (raw.kind < PRIV_SETUID || raw.kind > PRIV_MODULE_LOAD || sys.empty()) {
+    ++malformed_;
+    return;
+  }
+  PrivilegeEvent e;
+  e.kind = static_cast<PrivilegeEvent::Kind>(raw.kind);
+  e.syscall = std::string(sys);
+  e.ktime = raw.h.ktime;
+  e.tgid = raw.h.tgid;
+  e.pid = raw.pid;
+  e.comm = fixedString(raw.comm);
+  e.cgroup_id = raw.cgroup_id;
+  e.result = raw.ret;
+  e.args = {raw.arg[0], raw.arg[1], raw.arg[2]};
+  e.target = raw.target;
+  e.name = fixedString(raw.name);
+  e.before = credentialsOf(raw.before);
+  e.after = credentialsOf(raw.after);
   sink_(Event(std::move(e)));
 }
 

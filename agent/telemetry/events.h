@@ -35,6 +35,14 @@ struct ExecEvent {
   uint32_t args_size = 0;       // bytes the kernel reported (capped at the maximum)
   bool args_truncated = false;  // longer than the supported maximum
   bool args_lost = false;       // a chunk was dropped or unreadable
+  // Privileges the exec gained: a set-user-ID or set-group-ID executable
+  // that changed the effective id, capabilities held without being root.
+  bool gained_setuid = false;
+  bool gained_setgid = false;
+  bool gained_capabilities = false;
+  uint32_t exe_mode = 0;
+  uint64_t cap_permitted = 0;
+  uint64_t cap_effective = 0;
 };
 
 struct ForkEvent {
@@ -78,7 +86,35 @@ struct TcpEvent {
 };
 std::string_view tcpKindName(TcpEvent::Kind kind);  // connect, accept, listen, close
 
-using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent>;
+// Credentials of a task, before or after a privilege change.
+struct Credentials {
+  uint32_t uid = 0, euid = 0, suid = 0, fsuid = 0;
+  uint32_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
+  uint64_t cap_effective = 0;
+  uint64_t cap_permitted = 0;
+  bool operator==(const Credentials&) const = default;
+};
+
+struct PrivilegeEvent {
+  enum class Kind { kSetuid = 1, kSetgid, kCapset, kPtrace, kBpfLoad, kModuleLoad };
+  Kind kind = Kind::kSetuid;
+  std::string syscall;  // setresuid, ptrace, bpf...
+  uint64_t ktime = 0;
+  uint32_t tgid = 0;
+  uint32_t pid = 0;
+  std::string comm;
+  uint64_t cgroup_id = 0;
+  int64_t result = 0;              // 0 or a new fd on success, -errno on failure
+  std::array<uint64_t, 3> args{};  // setuid family: the ids asked for; ptrace: the request;
+                                   // bpf: the program type; finit_module: the fd
+  uint32_t target = 0;             // ptrace: the traced pid
+  std::string name;                // bpf: the program's name
+  Credentials before;
+  Credentials after;
+};
+std::string_view privilegeKindName(PrivilegeEvent::Kind kind);  // setuid, setgid, capset...
+
+using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent, PrivilegeEvent>;
 
 // Wall-clock time of a CLOCK_BOOTTIME reading (the probe's timestamps).
 SystemTime wallClockOf(uint64_t boot_ns);
@@ -121,13 +157,14 @@ class EventDecoder {
   void decodeFork(std::string_view record);
   void decodeExit(std::string_view record);
   void decodeTcp(std::string_view record);
+  void decodePrivilege(std::string_view record);
   void finish(Pending&& p);
 
   struct Entry {
     size_t size;
     void (EventDecoder::*decode)(std::string_view);
   };
-  static const std::array<Entry, 6> kTable;
+  static const std::array<Entry, 7> kTable;
 
   Sink sink_;
   std::map<std::pair<uint32_t, uint64_t>, Pending> pending_;  // (tgid, exec ktime)

@@ -3,9 +3,14 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/mount.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 namespace demarc::telemetry {
@@ -28,6 +33,23 @@ std::string_view hookName(Hook hook) { return hook == Hook::kTpBtf ? "tp_btf" : 
 void routeLibbpfLogs() {
   static std::once_flag once;
   std::call_once(once, [] { libbpf_set_print(libbpfPrint); });
+}
+
+void ensureTracefs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (::access("/sys/kernel/debug/tracing", F_OK) == 0 ||
+        ::access("/sys/kernel/tracing/events", F_OK) == 0) {
+      return;
+    }
+    if (::mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr) == 0) {
+      spdlog::info("mounted tracefs at /sys/kernel/tracing (syscall tracepoints are found there)");
+    } else {
+      spdlog::warn("tracefs is not mounted and mounting it at /sys/kernel/tracing failed: {}",
+                   std::strerror(errno));
+    }
+  });
 }
 
 std::string libbpfError(int err) {

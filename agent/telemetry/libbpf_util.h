@@ -19,6 +19,11 @@ std::string_view hookName(Hook hook);
 // Routes libbpf's own messages to the agent log (debug level), once.
 void routeLibbpfLogs();
 
+// Plain tracepoints are looked up in tracefs: mounts it at
+// /sys/kernel/tracing when neither it nor debugfs's tracing is there
+// (needs root; says in the log what it did).
+void ensureTracefs();
+
 // libbpf's text for a negative error code.
 std::string libbpfError(int err);
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include <linux/types.h>  // process.h uses the kernel integer types
 
@@ -28,24 +29,58 @@ constexpr bool same(EventType ours, dm_event_type theirs) {
 }
 static_assert(kEventTypes == DM_EVENT_TYPES && same(kEventExec, DM_EVENT_EXEC) &&
               same(kEventArgs, DM_EVENT_ARGS) && same(kEventFork, DM_EVENT_FORK) &&
-              same(kEventExit, DM_EVENT_EXIT) && same(kEventTcp, DM_EVENT_TCP));
+              same(kEventExit, DM_EVENT_EXIT) && same(kEventTcp, DM_EVENT_TCP) &&
+              same(kEventPrivilege, DM_EVENT_PRIV));
 
-// Each program in one hook set or the other, and the feature it serves.
+// Each program: the hook set it belongs to (none: the same in both), the
+// feature it serves, and whether the probe can do without it.
 using Programs = decltype(telemetry_bpf::progs);  // the skeleton's struct of programs
 struct Program {
   bpf_program* Programs::*prog;
-  Hook hook;
+  std::optional<Hook> hook;
   bool TelemetryProbeOptions::*feature;
+  bool optional = false;
 };
+constexpr auto kProcess = &TelemetryProbeOptions::process;
+constexpr auto kNetwork = &TelemetryProbeOptions::network;
+constexpr auto kPrivilege = &TelemetryProbeOptions::privilege;
 const Program kPrograms[] = {
-    {&Programs::exec_btf, Hook::kTpBtf, &TelemetryProbeOptions::process},
-    {&Programs::fork_btf, Hook::kTpBtf, &TelemetryProbeOptions::process},
-    {&Programs::exit_btf, Hook::kTpBtf, &TelemetryProbeOptions::process},
-    {&Programs::tcp_state_btf, Hook::kTpBtf, &TelemetryProbeOptions::network},
-    {&Programs::exec_tp, Hook::kTracepoint, &TelemetryProbeOptions::process},
-    {&Programs::fork_tp, Hook::kTracepoint, &TelemetryProbeOptions::process},
-    {&Programs::exit_tp, Hook::kTracepoint, &TelemetryProbeOptions::process},
-    {&Programs::tcp_state_tp, Hook::kTracepoint, &TelemetryProbeOptions::network},
+    {&Programs::exec_btf, Hook::kTpBtf, kProcess},
+    {&Programs::fork_btf, Hook::kTpBtf, kProcess},
+    {&Programs::exit_btf, Hook::kTpBtf, kProcess},
+    {&Programs::tcp_state_btf, Hook::kTpBtf, kNetwork},
+    {&Programs::exec_tp, Hook::kTracepoint, kProcess},
+    {&Programs::fork_tp, Hook::kTracepoint, kProcess},
+    {&Programs::exit_tp, Hook::kTracepoint, kProcess},
+    {&Programs::tcp_state_tp, Hook::kTracepoint, kNetwork},
+    // Syscall tracepoints, whichever set the rest uses. A kernel without
+    // module support has no init_module tracepoints, for one.
+    {&Programs::priv_setuid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setuid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setreuid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setreuid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setresuid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setresuid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setfsuid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setfsuid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setgid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setgid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setregid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setregid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setresgid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setresgid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setfsgid_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_setfsgid_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_capset_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_capset_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_ptrace_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_ptrace_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_bpf_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_bpf_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_init_module_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_init_module_exit, std::nullopt, kPrivilege, true},
+    {&Programs::priv_finit_module_enter, std::nullopt, kPrivilege, true},
+    {&Programs::priv_finit_module_exit, std::nullopt, kPrivilege, true},
 };
 
 uint32_t filterFlags(const EventFilters& f) {
@@ -108,7 +143,7 @@ uint64_t EventCounters::ofType(size_t type) const {
 
 std::string_view eventTypeName(size_t type) {
   static constexpr std::string_view kNames[kEventTypes] = {
-      "", "process_exec", "process_args", "process_fork", "process_exit", "tcp"};
+      "", "process_exec", "process_args", "process_fork", "process_exit", "tcp", "privilege"};
   return type < kEventTypes ? kNames[type] : "";
 }
 
@@ -116,6 +151,7 @@ void TelemetryProbe::SkeletonDeleter::operator()(telemetry_bpf* skel) const {
   telemetry_bpf__destroy(skel);
 }
 void TelemetryProbe::RingBufferDeleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+void TelemetryProbe::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
 
 TelemetryProbe::TelemetryProbe()
     : decoder_([this](Event&& e) {
@@ -124,6 +160,7 @@ TelemetryProbe::TelemetryProbe()
 
 Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProbeOptions& options) {
   routeLibbpfLogs();
+  if (options.privilege) ensureTracefs();  // syscall tracepoints are found through it
   using Loaded = std::unique_ptr<TelemetryProbe>;
   return firstHookThatLoads<Loaded>(
       options.only_hook, "telemetry", [&](Hook hook) -> Result<Loaded> {
@@ -141,14 +178,29 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
         bpf_map__set_max_entries(skel.maps.events, ringSize(options.ring_buffer_bytes));
         // Load one set of hooks, for the features asked for: the kernel must
         // not be asked to verify hooks it cannot attach.
-        for (const auto& p : kPrograms) {
-          bpf_program__set_autoload(skel.progs.*p.prog, p.hook == hook && options.*p.feature);
-        }
+        auto wanted = [&](const Program& p) {
+          return (!p.hook || *p.hook == hook) && options.*p.feature;
+        };
+        for (const auto& p : kPrograms) bpf_program__set_autoload(skel.progs.*p.prog, wanted(p));
         int err = telemetry_bpf__load(&skel);
         if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
         if (auto filled = fillFilters(skel, options.filters); !filled.ok()) return filled.error();
-        err = telemetry_bpf__attach(&skel);
-        if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
+        for (const auto& p : kPrograms) {
+          if (!wanted(p)) continue;
+          bpf_program* prog = skel.progs.*p.prog;
+          std::string where = bpf_program__section_name(prog);
+          bpf_link* link = bpf_program__attach(prog);
+          if (link == nullptr) {
+            int attach_err = -errno;
+            if (!p.optional) {
+              return Error(ErrorCode::kUnavailable, where + ": " + libbpfError(attach_err));
+            }
+            probe->missing_.push_back(where + " (" + libbpfError(attach_err) + ")");
+            continue;
+          }
+          probe->links_.emplace_back(link);
+          probe->attached_.push_back(std::move(where));
+        }
         probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
                                             probe.get(), nullptr));
         if (!probe->ring_) {
@@ -161,6 +213,12 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
 
 TelemetryProbe::~TelemetryProbe() {
   ring_.reset();  // before the maps it reads
+  // Closing a tracepoint's perf event waits for RCU grace periods (tens of
+  // milliseconds each); closed side by side, the waits overlap.
+  std::vector<std::thread> closers;
+  for (auto& link : links_) closers.emplace_back([&link] { link.reset(); });
+  for (auto& t : closers) t.join();
+  links_.clear();
   skel_.reset();
 }
 

@@ -13,6 +13,7 @@
 #include "agent/telemetry/events.h"
 #include "agent/telemetry/libbpf_util.h"
 
+struct bpf_link;
 struct bpf_map;
 struct ring_buffer;
 struct telemetry_bpf;
@@ -40,6 +41,9 @@ struct TelemetryProbeOptions {
   std::optional<Hook> only_hook;          // try just this set of hooks (tests)
   bool process = true;                    // exec, fork, exit
   bool network = true;                    // TCP connect, accept, listen, close
+  // setuid/setgid/capset, ptrace attach, BPF and module loads: syscall
+  // tracepoints, which put every system call on the tracing path.
+  bool privilege = true;
   EventFilters filters;
 };
 
@@ -50,8 +54,9 @@ enum EventType : size_t {
   kEventFork = 3,
   kEventExit = 4,
   kEventTcp = 5,
+  kEventPrivilege = 6,
 };
-inline constexpr size_t kEventTypes = 6;
+inline constexpr size_t kEventTypes = 7;
 
 // Counters kept per CPU and event type by the kernel side: the events the
 // ring buffer could not take, or that the rate limit held back.
@@ -64,7 +69,7 @@ struct EventCounters {
 std::string_view eventTypeName(size_t type);
 
 // The telemetry probe (probes/telemetry.bpf.c): exec with arguments and
-// working directory, fork, exit, and TCP connections. Owns its skeleton and
+// working directory, fork, exit, TCP connections and privilege changes. Owns its skeleton and
 // ring buffer; decodes records through EventDecoder.
 class TelemetryProbe {
  public:
@@ -74,6 +79,10 @@ class TelemetryProbe {
   TelemetryProbe& operator=(const TelemetryProbe&) = delete;
 
   Hook hook() const { return hook_; }
+  // Where programs are attached ("tp_btf/sched_process_exec"...), and the
+  // optional ones that could not be, with the reason.
+  const std::vector<std::string>& attached() const { return attached_; }
+  const std::vector<std::string>& missing() const { return missing_; }
   // Waits up to timeout for records and hands out the events they complete.
   Result<int> poll(std::chrono::milliseconds timeout, const EventDecoder::Sink& sink);
   Result<EventCounters> drops() const;
@@ -87,12 +96,18 @@ class TelemetryProbe {
   struct RingBufferDeleter {
     void operator()(ring_buffer* rb) const;
   };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
   TelemetryProbe();
   static int onSample(void* ctx, void* data, size_t size);
   Result<EventCounters> readCounters(const bpf_map* map, const char* what) const;
 
   std::unique_ptr<telemetry_bpf, SkeletonDeleter> skel_;
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::vector<std::string> attached_;
+  std::vector<std::string> missing_;
   Hook hook_ = Hook::kTpBtf;
   const EventDecoder::Sink* sink_ = nullptr;
   EventDecoder decoder_;

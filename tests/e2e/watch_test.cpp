@@ -51,11 +51,16 @@ TEST(Run, SealsProcessEvents) {
   TempDir dir;
   auto config = writeAgentConfig(dir);
   Subprocess agent(agentArgs(config), dir.path());
-  ASSERT_TRUE(
-      agent.waitForErr("recording exec, fork, exit and TCP connections via tp_btf hooks", 30s))
+  ASSERT_TRUE(agent.waitForErr("recording process, TCP and privilege events via tp_btf hooks", 30s))
       << agent.err();
   ASSERT_EQ(runCommand({"/bin/sh", "-c", "/bin/true run-marker-7 && exit 3"}, dir.path()).exit_code,
             3);
+  // A privilege change: setpriv (util-linux, essential) drops to nobody.
+  ASSERT_EQ(runCommand({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "/bin/true"},
+                       dir.path())
+                .exit_code,
+            0);
   // A loopback connection with 5 bytes one way.
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -85,6 +90,8 @@ TEST(Run, SealsProcessEvents) {
   EXPECT_NE(all.find("\"kind\":\"KIND_FORK\""), std::string::npos);
   EXPECT_NE(all.find("\"exit_code\":3"), std::string::npos);
   EXPECT_NE(all.find("\"kind\":\"KIND_ACCEPT\""), std::string::npos);
+  EXPECT_NE(all.find("\"privilege\":{\"kind\":\"setuid\",\"syscall\":\"setresuid\""),
+            std::string::npos);
   // The marker's exec carries its ancestry: the shell that ran it first.
   size_t marker = all.find("\"argv\":[\"/bin/true\",\"run-marker-7\"]");
   ASSERT_NE(marker, std::string::npos);

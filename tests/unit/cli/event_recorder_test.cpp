@@ -121,5 +121,55 @@ TEST(ToRecord, TcpClose) {
   EXPECT_GT(r.time().seconds(), 0);
 }
 
+TEST(ToRecord, PtraceWithBothExecIds) {
+  telemetry::ProcessCache cache("boot");
+  cache.apply(telemetry::Event(telemetry::ForkEvent{1, 20, 1, 100}));
+  cache.apply(telemetry::Event(telemetry::ForkEvent{2, 30, 1, 200}));
+  telemetry::PrivilegeEvent e;
+  e.kind = telemetry::PrivilegeEvent::Kind::kPtrace;
+  e.syscall = "ptrace";
+  e.ktime = 5;
+  e.tgid = 20;
+  e.pid = 21;
+  e.target = 30;
+  e.args = {16, 30, 0};
+  e.result = 0;
+  e.before.uid = 1000;
+  e.after.uid = 1000;
+  v1::Record r = toRecord(telemetry::Event(e), cache, 8);
+  ASSERT_TRUE(r.has_privilege());
+  const auto& p = r.privilege();
+  EXPECT_EQ(p.kind(), "ptrace");
+  EXPECT_EQ(p.exec_id(), "boot-20-100");
+  EXPECT_EQ(p.target_pid(), 30u);
+  EXPECT_EQ(p.target_exec_id(), "boot-30-200");
+  EXPECT_EQ(p.args_size(), 3);
+  EXPECT_EQ(p.before().uid(), 1000u);
+}
+
+TEST(ToRecord, ExecWithPrivilegesGainedAndAncestry) {
+  telemetry::ProcessCache cache("boot");
+  cache.apply(telemetry::Event(telemetry::ForkEvent{1, 20, 1, 100}));
+  telemetry::ExecEvent x;
+  x.tgid = 21;
+  x.ppid = 20;
+  x.ktime = 300;
+  x.filename = "/usr/bin/sudo";
+  x.uid = 1000;
+  x.euid = 0;
+  x.gained_setuid = true;
+  x.cap_permitted = 0x1ff;
+  cache.apply(telemetry::Event(x));
+  v1::Record r = toRecord(telemetry::Event(x), cache, 8);
+  const auto& p = r.process();
+  EXPECT_EQ(p.exec_id(), "boot-21-300");
+  ASSERT_EQ(p.privileges_gained_size(), 1);
+  EXPECT_EQ(p.privileges_gained(0), "setuid");
+  EXPECT_EQ(p.cap_permitted(), 0x1ffu);
+  ASSERT_EQ(p.ancestry_size(), 1);
+  EXPECT_EQ(p.ancestry(0).pid(), 20u);
+  EXPECT_EQ(p.ancestry(0).exec_id(), "boot-20-100");
+}
+
 }  // namespace
 }  // namespace demarc::cli

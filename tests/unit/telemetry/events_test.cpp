@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 #include "probes/network.h"
+#include "probes/privilege.h"
 #include "probes/process.h"
 
 namespace demarc::telemetry {
@@ -190,6 +191,51 @@ TEST(EventDecoder, TcpEvents) {
   decoder.feed(bytes(raw, sizeof(raw) - 1));
   EXPECT_EQ(decoder.malformed(), 3u);
   EXPECT_EQ(out.size(), 2u);
+}
+
+TEST(EventDecoder, PrivilegeEvents) {
+  std::vector<Event> out;
+  EventDecoder decoder([&](Event&& e) { out.push_back(std::move(e)); });
+  priv_event raw{};
+  raw.h = {DM_EVENT_PRIV, 42, 5000};
+  raw.kind = PRIV_SETUID;
+  raw.syscall = PRIV_SYS_SETRESUID;
+  raw.pid = 43;
+  raw.ret = 0;
+  raw.arg[0] = raw.arg[1] = raw.arg[2] = 65534;
+  raw.before = {0, 0, 0, 0, 0, 0, 0, 0, 0x1ff, 0x1ff};
+  raw.after = {65534, 65534, 65534, 65534, 0, 0, 0, 0, 0, 0};
+  std::strcpy(raw.comm, "sshd");
+  decoder.feed(bytes(raw));
+  priv_event bpf = raw;
+  bpf.kind = PRIV_BPF_LOAD;
+  bpf.syscall = PRIV_SYS_BPF;
+  bpf.ret = 7;
+  std::memcpy(bpf.name, "sixteen_chars_xx", 16);  // not NUL-terminated
+  decoder.feed(bytes(bpf));
+  ASSERT_EQ(out.size(), 2u);
+  const auto& p = std::get<PrivilegeEvent>(out[0]);
+  EXPECT_EQ(p.kind, PrivilegeEvent::Kind::kSetuid);
+  EXPECT_EQ(p.syscall, "setresuid");
+  EXPECT_EQ(p.tgid, 42u);
+  EXPECT_EQ(p.pid, 43u);
+  EXPECT_EQ(p.args[2], 65534u);
+  EXPECT_EQ(p.before.cap_effective, 0x1ffu);
+  EXPECT_EQ(p.after.euid, 65534u);
+  EXPECT_EQ(p.comm, "sshd");
+  EXPECT_EQ(privilegeKindName(p.kind), "setuid");
+  const auto& b = std::get<PrivilegeEvent>(out[1]);
+  EXPECT_EQ(b.name, "sixteen_chars_xx");
+  EXPECT_EQ(b.result, 7);
+  EXPECT_EQ(privilegeKindName(b.kind), "bpf_load");
+
+  priv_event bad = raw;
+  bad.kind = 0;
+  decoder.feed(bytes(bad));
+  bad = raw;
+  bad.syscall = 99;
+  decoder.feed(bytes(bad));
+  EXPECT_EQ(decoder.malformed(), 2u);
 }
 
 TEST(EventDecoder, SplitsArguments) {
