@@ -13,7 +13,8 @@ enum dm_event_type {
   DM_EVENT_EXIT = 4,
   DM_EVENT_TCP = 5,
   DM_EVENT_PRIV = 6,
-  DM_EVENT_TYPES = 7, /* size of the per-type counter arrays */
+  DM_EVENT_UDP = 7,   /* no records: flows are read from maps; drops: flow table full */
+  DM_EVENT_TYPES = 8, /* size of the per-type counter arrays */
 };
 
 /* How a program is attached, reported in events that depend on it. */

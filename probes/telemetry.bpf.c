@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The telemetry probe: one object, one ring buffer, for process activity
-// (process.bpf.h), TCP connections (network.bpf.h) and privilege changes
-// (privilege.bpf.h). Every event the ring
+// (process.bpf.h), TCP connections (network.bpf.h), privilege changes
+// (privilege.bpf.h) and UDP flows (udp.bpf.h). Every event the ring
 // buffer cannot take is counted per CPU and per event type (common.bpf.h).
 // vmlinux.h must come before the libbpf headers.
 // clang-format off
@@ -16,5 +16,6 @@
 #include "network.bpf.h"
 #include "privilege.bpf.h"
 #include "process.bpf.h"
+#include "udp.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

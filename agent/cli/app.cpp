@@ -93,19 +93,24 @@ Examples:
   watch->add_option("--comm", watch_options.comms,
                     "only events of processes with this command name (repeatable)");
   watch->add_option("--type", watch_options.types,
-                    "only these events: exec, fork, exit, connect, accept, listen, close, or "
-                    "tcp for the last four (repeatable)");
+                    "only these events: exec, fork, exit; connect, accept, listen, close (or tcp "
+                    "for all four); setuid, setgid, capset, ptrace, bpf_load, module_load (or "
+                    "privilege for all six); udp (repeatable)");
   watch->footer(std::string(R"(
 Loads the telemetry probe (needs root, or CAP_BPF and CAP_PERFMON) and prints
-each exec (with its whole argument list and working directory), fork and exit,
-and each TCP listen, connect, accept and close (with the bytes each way),
-until Ctrl-C. Inbound connections are attributed to the process that owns the
-listening socket. Events are not sealed; `demarc run` seals them as evidence.
+until Ctrl-C: each exec (with its whole argument list and working directory),
+fork and exit; each TCP listen, connect, accept and close (with the payload
+bytes each way; inbound connections are attributed to the process that owns
+the listening socket); each privilege change (setuid and setgid families,
+capset, ptrace attach, BPF program and module loads); and every 5 seconds the
+UDP flows of the interval (packets and bytes per process, socket and peer).
+Events are not sealed; `demarc run` seals them as evidence.
 
 Examples:
   demarc watch
   demarc watch --json --type exec
-  demarc watch --type tcp
+  demarc watch --type tcp --type udp
+  demarc watch --type privilege --json
   demarc watch --comm sshd --comm bash)") +
                 kExitCodes);
 

@@ -112,6 +112,27 @@ uint64_t privilegeRecord(const telemetry::PrivilegeEvent& x, const telemetry::Pr
   return x.ktime;
 }
 
+uint64_t udpFlowRecord(const telemetry::UdpFlowEvent& f, v1::Record& record) {
+  auto& n = *record.mutable_network();
+  n.set_kind(v1::NetworkEvent::KIND_FLOW);
+  n.set_protocol("udp");
+  n.set_pid(f.tgid);
+  n.set_uid(f.uid);
+  n.set_comm(f.comm);
+  n.set_cgroup_id(f.cgroup_id);
+  n.set_local_address(f.local_address);
+  n.set_local_port(f.local_port);
+  n.set_remote_address(f.remote_address);
+  n.set_remote_port(f.remote_port);
+  n.set_packets_sent(f.packets_sent);
+  n.set_bytes_sent(f.bytes_sent);
+  n.set_packets_received(f.packets_received);
+  n.set_bytes_received(f.bytes_received);
+  *n.mutable_first_seen() = evidence::toTimestamp(telemetry::wallClockOf(f.first_ktime));
+  *n.mutable_last_seen() = evidence::toTimestamp(telemetry::wallClockOf(f.last_ktime));
+  return f.ktime;
+}
+
 }  // namespace
 
 Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
@@ -122,6 +143,7 @@ Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetr
   options.process = config.process_events();
   options.network = config.network_events();
   options.privilege = config.privilege_events();
+  options.udp = config.udp_flows();
   auto& f = options.filters;
   for (int i = 0; i < config.ignore().comms_size(); ++i) {
     const auto& comm = config.ignore().comms(i);
@@ -149,6 +171,12 @@ v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache
   if (const auto* t = std::get_if<telemetry::TcpEvent>(&event)) {
     *record.mutable_time() =
         evidence::toTimestamp(telemetry::wallClockOf(tcpRecord(*t, cache, record)));
+    return record;
+  }
+  if (const auto* f = std::get_if<telemetry::UdpFlowEvent>(&event)) {
+    uint64_t ktime = udpFlowRecord(*f, record);
+    record.mutable_network()->set_exec_id(execIdOf(cache, f->tgid));
+    *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(ktime));
     return record;
   }
   if (const auto* x = std::get_if<telemetry::PrivilegeEvent>(&event)) {
@@ -216,12 +244,12 @@ v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache
 }
 
 EventRecorder::EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe,
-                             evidence::Pipeline& pipeline, std::string boot_id,
-                             size_t ancestry_depth)
+                             evidence::Pipeline& pipeline, const RecorderSettings& settings)
     : probe_(std::move(probe)),
       pipeline_(pipeline),
-      cache_(std::move(boot_id)),
-      ancestry_depth_(ancestry_depth),
+      cache_(settings.boot_id),
+      ancestry_depth_(settings.ancestry_depth),
+      udp_flow_interval_(settings.udp_flow_interval),
       thread_([this] { loop(); }) {}
 
 EventRecorder::~EventRecorder() {
@@ -244,12 +272,18 @@ void EventRecorder::loop() {
     pipeline_.submit(toRecord(e, cache_, ancestry_depth_));
   };
   bool last = false;
+  auto flows_read = std::chrono::steady_clock::now();
   while (!last) {
     last = stop_.load();  // one more pass after stop: drain what is in the ring
     auto n = probe_->poll(std::chrono::milliseconds(last ? 0 : 100), sink);
     if (!n.ok()) {
-      spdlog::error("process events: {}", n.error().message());
+      spdlog::error("telemetry events: {}", n.error().message());
       return;
+    }
+    if (last || std::chrono::steady_clock::now() - flows_read >= udp_flow_interval_) {
+      flows_read = std::chrono::steady_clock::now();
+      auto flows = probe_->flushUdpFlows(sink);
+      if (!flows.ok()) spdlog::warn("UDP flows: {}", flows.error().message());
     }
     reportDrops();
     cache_.expire(telemetry::nowSinceBoot());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,10 +18,16 @@ namespace demarc::cli {
 // process cache seeded from /proc, and declares what the ring buffer
 // dropped or the rate limit held back (per event type) in the next batch
 // header through the pipeline.
+struct RecorderSettings {
+  std::string boot_id;
+  size_t ancestry_depth = 8;
+  std::chrono::nanoseconds udp_flow_interval = std::chrono::minutes(1);
+};
+
 class EventRecorder {
  public:
   EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe, evidence::Pipeline& pipeline,
-                std::string boot_id, size_t ancestry_depth);
+                const RecorderSettings& settings);
   ~EventRecorder();  // stops the thread; events still in the ring are read first
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
@@ -33,6 +40,7 @@ class EventRecorder {
   evidence::Pipeline& pipeline_;
   telemetry::ProcessCache cache_;
   size_t ancestry_depth_;
+  std::chrono::nanoseconds udp_flow_interval_;
   std::array<uint64_t, telemetry::kEventTypes> reported_drops_{};
   std::array<uint64_t, telemetry::kEventTypes> reported_throttled_{};
   std::atomic<bool> stop_{false};

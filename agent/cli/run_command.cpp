@@ -94,9 +94,10 @@ Result<UniqueFd> blockSignals() {
 // the agent runs on without it (saying why).
 std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Config& config) {
   const auto& t = config.telemetry();
-  if (!t.process_events() && !t.network_events() && !t.privilege_events()) {
+  if (!t.process_events() && !t.network_events() && !t.privilege_events() && !t.udp_flows()) {
     spdlog::info(
-        "eBPF: telemetry is off (telemetry.process_events, network_events, privilege_events)");
+        "eBPF: telemetry is off (telemetry.process_events, network_events, privilege_events, "
+        "udp_flows)");
     return nullptr;
   }
   auto options = probeOptions(t, static_cast<uint32_t>(::getpid()));
@@ -113,6 +114,7 @@ std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Conf
   if (t.process_events()) parts.emplace_back("process");
   if (t.network_events()) parts.emplace_back("TCP");
   if (t.privilege_events()) parts.emplace_back("privilege");
+  if (t.udp_flows()) parts.emplace_back("UDP flow");
   std::string what;
   for (size_t i = 0; i < parts.size(); ++i) {
     what += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
@@ -338,8 +340,10 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   std::optional<EventRecorder> telemetry_events;
   if (telemetry_probe) {
     auto boot_id = HostRoot("/").readLine("/proc/sys/kernel/random/boot_id");
-    telemetry_events.emplace(std::move(telemetry_probe), pipeline, boot_id.ok() ? *boot_id : "",
-                             config->telemetry().ancestry_depth());
+    telemetry_events.emplace(
+        std::move(telemetry_probe), pipeline,
+        RecorderSettings{boot_id.ok() ? *boot_id : "", config->telemetry().ancestry_depth(),
+                         toNanos(config->telemetry().udp_flow_interval())});
   }
   std::optional<PostureScheduler> posture_scans;
   posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config, global.config_path),

@@ -25,12 +25,13 @@ std::string_view typeName(const telemetry::Event& e) {
   if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
     return telemetry::privilegeKindName(p->kind);
   }
+  if (std::holds_alternative<telemetry::UdpFlowEvent>(e)) return "udp";
   return "exit";
 }
 
-constexpr std::string_view kTypes[] = {"exec",   "fork",   "exit",     "connect",     "accept",
-                                       "listen", "close",  "tcp",      "setuid",      "setgid",
-                                       "capset", "ptrace", "bpf_load", "module_load", "privilege"};
+constexpr std::string_view kTypes[] = {
+    "exec",   "fork",   "exit",   "connect", "accept",   "listen",      "close",     "tcp",
+    "setuid", "setgid", "capset", "ptrace",  "bpf_load", "module_load", "privilege", "udp"};
 
 void appendCredentials(std::string& out, std::string_view key, const telemetry::Credentials& c) {
   out += ",\"";
@@ -81,8 +82,10 @@ Fields fieldsOf(const telemetry::Event& e) {
   if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) return {x->ktime, x->tgid, x->comm};
   if (const auto* f = std::get_if<telemetry::ForkEvent>(&e)) return {f->ktime, f->tgid, ""};
   if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) return {t->ktime, t->tgid, t->comm};
-  if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e))
+  if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
     return {p->ktime, p->tgid, p->comm};
+  }
+  if (const auto* u = std::get_if<telemetry::UdpFlowEvent>(&e)) return {u->ktime, u->tgid, u->comm};
   const auto& x = std::get<telemetry::ExitEvent>(e);
   return {x.ktime, x.tgid, x.comm};
 }
@@ -140,6 +143,19 @@ std::string toJson(const telemetry::Event& e) {
       if (flag) gained += (gained.empty() ? "" : ",") + std::string(name);
     }
     out += gained + "]";
+  } else if (const auto* u = std::get_if<telemetry::UdpFlowEvent>(&e)) {
+    appendField(out, "protocol", "udp");
+    appendField(out, "uid", uint64_t{u->uid});
+    appendField(out, "comm", u->comm);
+    appendField(out, "local_address", u->local_address);
+    appendField(out, "local_port", uint64_t{u->local_port});
+    appendField(out, "remote_address", u->remote_address);
+    appendField(out, "remote_port", uint64_t{u->remote_port});
+    appendField(out, "packets_sent", u->packets_sent);
+    appendField(out, "bytes_sent", u->bytes_sent);
+    appendField(out, "packets_received", u->packets_received);
+    appendField(out, "bytes_received", u->bytes_received);
+    appendField(out, "cgroup_id", u->cgroup_id);
   } else if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
     appendField(out, "syscall", p->syscall);
     appendField(out, "thread", uint64_t{p->pid});
@@ -202,6 +218,12 @@ std::string toLine(const telemetry::Event& e) {
     if (x->gained_setuid) out += " [setuid: euid " + std::to_string(x->euid) + "]";
     if (x->gained_setgid) out += " [setgid: egid " + std::to_string(x->egid) + "]";
     if (x->gained_capabilities) out += " [capabilities]";
+  } else if (const auto* u = std::get_if<telemetry::UdpFlowEvent>(&e)) {
+    out += " " + u->comm + " " + endpoint(u->local_address, u->local_port, u->ipv6) + " <-> " +
+           endpoint(u->remote_address, u->remote_port, u->ipv6) + " sent " +
+           std::to_string(u->packets_sent) + " packets, " + std::to_string(u->bytes_sent) +
+           " bytes; received " + std::to_string(u->packets_received) + " packets, " +
+           std::to_string(u->bytes_received) + " bytes";
   } else if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
     out += " " + p->comm + " " + p->syscall + " = " + std::to_string(p->result);
     if (p->kind == telemetry::PrivilegeEvent::Kind::kPtrace) {
@@ -240,7 +262,7 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
       std::fprintf(stderr,
                    "demarc watch: --type %s: expected exec, fork, exit, connect, accept, "
                    "listen, close, tcp (all four), setuid, setgid, capset, ptrace, bpf_load, "
-                   "module_load or privilege (all six)\n",
+                   "module_load, privilege (all six) or udp\n",
                    t.c_str());
       return kExitUsage;
     }
@@ -251,7 +273,8 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
     return kExitRuntime;
   }
   std::fprintf(stderr,
-               "demarc watch: process, TCP and privilege events via %s hooks; Ctrl-C to stop\n",
+               "demarc watch: process, TCP, privilege and UDP flow events via %s hooks; Ctrl-C to "
+               "stop\n",
                std::string(telemetry::hookName((*probe)->hook())).c_str());
   for (const auto& m : (*probe)->missing()) {
     std::fprintf(stderr, "demarc watch: not available here: %s\n", m.c_str());
@@ -285,13 +308,20 @@ int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options
     std::fwrite(line.data(), 1, line.size(), stdout);
     std::fflush(stdout);
   };
+  // UDP flows are summed in the kernel and printed every few seconds.
+  auto flows_read = std::chrono::steady_clock::now();
   while (g_stop == 0) {
     auto n = (*probe)->poll(std::chrono::milliseconds(200), sink);
     if (!n.ok()) {
       std::fprintf(stderr, "demarc watch: %s\n", n.error().message().c_str());
       return kExitRuntime;
     }
+    if (std::chrono::steady_clock::now() - flows_read >= std::chrono::seconds(5)) {
+      flows_read = std::chrono::steady_clock::now();
+      (void)(*probe)->flushUdpFlows(sink);
+    }
   }
+  (void)(*probe)->flushUdpFlows(sink);
   auto drops = (*probe)->drops();
   if (drops.ok() && drops->total() > 0) {
     std::fprintf(stderr, "demarc watch: %llu events lost (ring buffer full)\n",

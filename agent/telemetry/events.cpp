@@ -12,6 +12,7 @@
 #include "probes/network.h"
 #include "probes/privilege.h"
 #include "probes/process.h"
+#include "probes/udp.h"
 
 namespace demarc::telemetry {
 namespace {
@@ -261,6 +262,32 @@ void EventDecoder::decodeTcp(std::string_view record) {
   e.failed = (raw.flags & NET_TCP_FAILED) != 0;
   e.hook = hookOf(raw.hook);
   sink_(Event(std::move(e)));
+}
+
+UdpFlowEvent decodeUdpFlow(std::string_view key_bytes, std::string_view value_bytes, uint64_t now) {
+  udp_flow_key key{};
+  udp_flow_value value{};
+  std::memcpy(&key, key_bytes.data(), std::min(key_bytes.size(), sizeof(key)));
+  std::memcpy(&value, value_bytes.data(), std::min(value_bytes.size(), sizeof(value)));
+  UdpFlowEvent e;
+  e.ktime = now;
+  e.tgid = key.tgid;
+  e.uid = value.uid;
+  e.comm = fixedString(value.comm);
+  e.cgroup_id = value.cgroup_id;
+  e.ipv6 = key.family == AF_INET6;
+  int family = e.ipv6 ? AF_INET6 : AF_INET;
+  e.local_address = addressText(family, key.laddr);
+  e.local_port = key.lport;
+  e.remote_address = addressText(family, key.raddr);
+  e.remote_port = key.rport;
+  e.packets_sent = value.packets_sent;
+  e.bytes_sent = value.bytes_sent;
+  e.packets_received = value.packets_received;
+  e.bytes_received = value.bytes_received;
+  e.first_ktime = value.first_ktime;
+  e.last_ktime = value.last_ktime;
+  return e;
 }
 
 std::string_view privilegeKindName(PrivilegeEvent::Kind kind) {

@@ -114,7 +114,25 @@ struct PrivilegeEvent {
 };
 std::string_view privilegeKindName(PrivilegeEvent::Kind kind);  // setuid, setgid, capset...
 
-using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent, PrivilegeEvent>;
+// One UDP flow's traffic over an interval: a process's socket and one peer.
+struct UdpFlowEvent {
+  uint64_t ktime = 0;  // when the interval was read
+  uint32_t tgid = 0;   // 0: a socket whose process is not known
+  uint32_t uid = 0;
+  std::string comm;
+  uint64_t cgroup_id = 0;
+  bool ipv6 = false;
+  std::string local_address;
+  uint16_t local_port = 0;
+  std::string remote_address;
+  uint16_t remote_port = 0;
+  uint64_t packets_sent = 0, bytes_sent = 0;  // UDP payload bytes
+  uint64_t packets_received = 0, bytes_received = 0;
+  uint64_t first_ktime = 0;  // first and last datagram of the interval
+  uint64_t last_ktime = 0;
+};
+
+using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent, PrivilegeEvent, UdpFlowEvent>;
 
 // Wall-clock time of a CLOCK_BOOTTIME reading (the probe's timestamps).
 SystemTime wallClockOf(uint64_t boot_ns);
@@ -170,6 +188,9 @@ class EventDecoder {
   std::map<std::pair<uint32_t, uint64_t>, Pending> pending_;  // (tgid, exec ktime)
   uint64_t malformed_ = 0;
 };
+
+// A flow as the kernel summed it (probes/udp.h layouts, as raw bytes).
+UdpFlowEvent decodeUdpFlow(std::string_view key, std::string_view value, uint64_t now);
 
 // Splits a NUL-separated argument area into arguments.
 std::vector<std::string> splitArguments(std::string_view area);

@@ -1,5 +1,7 @@
 #include "agent/telemetry/telemetry_probe.h"
 
+#include <fcntl.h>
+
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -11,8 +13,11 @@
 
 #include <linux/types.h>  // process.h uses the kernel integer types
 
+#include "agent/core/files.h"
+#include "agent/telemetry/cgroups.h"
 #include "probes/events.h"
 #include "probes/telemetry.skel.h"
+#include "probes/udp.h"
 
 namespace demarc::telemetry {
 namespace {
@@ -30,7 +35,7 @@ constexpr bool same(EventType ours, dm_event_type theirs) {
 static_assert(kEventTypes == DM_EVENT_TYPES && same(kEventExec, DM_EVENT_EXEC) &&
               same(kEventArgs, DM_EVENT_ARGS) && same(kEventFork, DM_EVENT_FORK) &&
               same(kEventExit, DM_EVENT_EXIT) && same(kEventTcp, DM_EVENT_TCP) &&
-              same(kEventPrivilege, DM_EVENT_PRIV));
+              same(kEventPrivilege, DM_EVENT_PRIV) && same(kEventUdp, DM_EVENT_UDP));
 
 // Each program: the hook set it belongs to (none: the same in both), the
 // feature it serves, and whether the probe can do without it.
@@ -40,10 +45,12 @@ struct Program {
   std::optional<Hook> hook;
   bool TelemetryProbeOptions::*feature;
   bool optional = false;
+  bool cgroup = false;  // attached to the root of the cgroup v2 hierarchy
 };
 constexpr auto kProcess = &TelemetryProbeOptions::process;
 constexpr auto kNetwork = &TelemetryProbeOptions::network;
 constexpr auto kPrivilege = &TelemetryProbeOptions::privilege;
+constexpr auto kUdp = &TelemetryProbeOptions::udp;
 const Program kPrograms[] = {
     {&Programs::exec_btf, Hook::kTpBtf, kProcess},
     {&Programs::fork_btf, Hook::kTpBtf, kProcess},
@@ -81,6 +88,10 @@ const Program kPrograms[] = {
     {&Programs::priv_init_module_exit, std::nullopt, kPrivilege, true},
     {&Programs::priv_finit_module_enter, std::nullopt, kPrivilege, true},
     {&Programs::priv_finit_module_exit, std::nullopt, kPrivilege, true},
+    // Socket and packet hooks on the root cgroup.
+    {&Programs::udp_sock_create, std::nullopt, kUdp, true, true},
+    {&Programs::udp_egress, std::nullopt, kUdp, true, true},
+    {&Programs::udp_ingress, std::nullopt, kUdp, true, true},
 };
 
 uint32_t filterFlags(const EventFilters& f) {
@@ -143,7 +154,8 @@ uint64_t EventCounters::ofType(size_t type) const {
 
 std::string_view eventTypeName(size_t type) {
   static constexpr std::string_view kNames[kEventTypes] = {
-      "", "process_exec", "process_args", "process_fork", "process_exit", "tcp", "privilege"};
+      "",    "process_exec", "process_args", "process_fork", "process_exit",
+      "tcp", "privilege",    "udp_flow"};
   return type < kEventTypes ? kNames[type] : "";
 }
 
@@ -166,32 +178,61 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
       options.only_hook, "telemetry", [&](Hook hook) -> Result<Loaded> {
         Loaded probe(new TelemetryProbe());
         probe->hook_ = hook;
-        probe->skel_.reset(telemetry_bpf__open());
+        // Load one set of hooks, for the features asked for: the kernel must
+        // not be asked to verify hooks it cannot attach. When the optional
+        // ones do not load (an older kernel refusing a helper), the probe
+        // loads without them and says so.
+        bool with_optional = true;
+        auto wanted = [&](const Program& p) {
+          return (!p.hook || *p.hook == hook) && options.*p.feature &&
+                 (with_optional || !p.optional);
+        };
+        auto load = [&]() -> int {
+          probe->skel_.reset(telemetry_bpf__open());
+          if (!probe->skel_) return -errno;
+          auto& skel = *probe->skel_;
+          skel.rodata->self_tgid = options.self_tgid;
+          skel.rodata->filter_flags = filterFlags(options.filters);
+          skel.rodata->rate_limit = options.filters.rate_limit;
+          bpf_map__set_max_entries(skel.maps.events, ringSize(options.ring_buffer_bytes));
+          for (const auto& p : kPrograms) bpf_program__set_autoload(skel.progs.*p.prog, wanted(p));
+          return telemetry_bpf__load(&skel);
+        };
+        int err = load();
+        if (err != 0 && probe->skel_ && (options.privilege || options.udp)) {
+          probe->missing_.push_back(
+              "privilege and UDP hooks (they do not load here: " + libbpfError(err) + ")");
+          with_optional = false;
+          err = load();
+        }
         if (!probe->skel_) {
           return Error(ErrorCode::kInternal,
-                       "cannot open the telemetry probe: " + libbpfError(-errno));
+                       "cannot open the telemetry probe: " + libbpfError(err));
         }
-        auto& skel = *probe->skel_;
-        skel.rodata->self_tgid = options.self_tgid;
-        skel.rodata->filter_flags = filterFlags(options.filters);
-        skel.rodata->rate_limit = options.filters.rate_limit;
-        bpf_map__set_max_entries(skel.maps.events, ringSize(options.ring_buffer_bytes));
-        // Load one set of hooks, for the features asked for: the kernel must
-        // not be asked to verify hooks it cannot attach.
-        auto wanted = [&](const Program& p) {
-          return (!p.hook || *p.hook == hook) && options.*p.feature;
-        };
-        for (const auto& p : kPrograms) bpf_program__set_autoload(skel.progs.*p.prog, wanted(p));
-        int err = telemetry_bpf__load(&skel);
         if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
-        if (auto filled = fillFilters(skel, options.filters); !filled.ok()) return filled.error();
+        auto& loaded = *probe->skel_;
+        if (auto filled = fillFilters(loaded, options.filters); !filled.ok()) return filled.error();
+        UniqueFd cgroup_root;
         for (const auto& p : kPrograms) {
           if (!wanted(p)) continue;
-          bpf_program* prog = skel.progs.*p.prog;
+          bpf_program* prog = loaded.progs.*p.prog;
           std::string where = bpf_program__section_name(prog);
-          bpf_link* link = bpf_program__attach(prog);
+          bpf_link* link = nullptr;
+          int attach_err = 0;
+          if (p.cgroup) {
+            if (!cgroup_root.valid()) {
+              auto mount = cgroup2Mount();
+              if (mount.ok())
+                cgroup_root = UniqueFd(::open(mount->c_str(), O_RDONLY | O_DIRECTORY));
+            }
+            link =
+                cgroup_root.valid() ? bpf_program__attach_cgroup(prog, cgroup_root.get()) : nullptr;
+            attach_err = cgroup_root.valid() ? -errno : -ENOENT;
+          } else {
+            link = bpf_program__attach(prog);
+            attach_err = -errno;
+          }
           if (link == nullptr) {
-            int attach_err = -errno;
             if (!p.optional) {
               return Error(ErrorCode::kUnavailable, where + ": " + libbpfError(attach_err));
             }
@@ -199,6 +240,7 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
             continue;
           }
           probe->links_.emplace_back(link);
+          if (p.prog == &Programs::udp_egress) probe->udp_ = true;
           probe->attached_.push_back(std::move(where));
         }
         probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
@@ -238,6 +280,39 @@ Result<int> TelemetryProbe::poll(std::chrono::milliseconds timeout,
     return Error(ErrorCode::kIo, "ring buffer poll failed: " + libbpfError(n));
   }
   return n < 0 ? 0 : n;
+}
+
+Result<size_t> TelemetryProbe::flushUdpFlows(const EventDecoder::Sink& sink) {
+  if (!udp_) return size_t{0};
+  // Flip the table the kernel writes into, give programs that read the old
+  // index a moment to finish (they run in microseconds, not preempted),
+  // then drain the old table: nobody writes it any more.
+  uint32_t old = skel_->bss->udp_active;
+  __atomic_store_n(&skel_->bss->udp_active, old ^ 1u, __ATOMIC_SEQ_CST);
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bpf_map* table = old == 0 ? skel_->maps.udp_flows_0 : skel_->maps.udp_flows_1;
+  std::vector<udp_flow_key> keys;
+  udp_flow_key key{};
+  udp_flow_key next{};
+  const void* prev = nullptr;
+  while (bpf_map__get_next_key(table, prev, &next, sizeof(next)) == 0) {
+    keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  uint64_t now = nowSinceBoot();
+  size_t n = 0;
+  for (const auto& k : keys) {
+    udp_flow_value value{};
+    if (bpf_map__lookup_and_delete_elem(table, &k, sizeof(k), &value, sizeof(value), 0) != 0) {
+      continue;
+    }
+    sink(Event(decodeUdpFlow(std::string_view(reinterpret_cast<const char*>(&k), sizeof(k)),
+                             std::string_view(reinterpret_cast<const char*>(&value), sizeof(value)),
+                             now)));
+    ++n;
+  }
+  return n;
 }
 
 Result<EventCounters> TelemetryProbe::drops() const {

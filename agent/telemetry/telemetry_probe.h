@@ -44,6 +44,9 @@ struct TelemetryProbeOptions {
   // setuid/setgid/capset, ptrace attach, BPF and module loads: syscall
   // tracepoints, which put every system call on the tracing path.
   bool privilege = true;
+  // UDP flows: cgroup_skb programs on the root cgroup count every datagram;
+  // flushUdpFlows() reads the sums.
+  bool udp = true;
   EventFilters filters;
 };
 
@@ -55,8 +58,9 @@ enum EventType : size_t {
   kEventExit = 4,
   kEventTcp = 5,
   kEventPrivilege = 6,
+  kEventUdp = 7,  // no records: drops count datagrams of flows the table had no room for
 };
-inline constexpr size_t kEventTypes = 7;
+inline constexpr size_t kEventTypes = 8;
 
 // Counters kept per CPU and event type by the kernel side: the events the
 // ring buffer could not take, or that the rate limit held back.
@@ -85,6 +89,12 @@ class TelemetryProbe {
   const std::vector<std::string>& missing() const { return missing_; }
   // Waits up to timeout for records and hands out the events they complete.
   Result<int> poll(std::chrono::milliseconds timeout, const EventDecoder::Sink& sink);
+  // Hands out one UdpFlowEvent per flow with traffic since the last call,
+  // and starts the next interval; returns how many. Nothing is lost between
+  // intervals: the kernel writes into one of two tables while the other is
+  // read.
+  Result<size_t> flushUdpFlows(const EventDecoder::Sink& sink);
+  bool countsUdp() const { return udp_; }
   Result<EventCounters> drops() const;
   Result<EventCounters> throttled() const;
   uint64_t malformed() const { return decoder_.malformed(); }
@@ -108,6 +118,7 @@ class TelemetryProbe {
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::vector<std::string> attached_;
   std::vector<std::string> missing_;
+  bool udp_ = false;
   Hook hook_ = Hook::kTpBtf;
   const EventDecoder::Sink* sink_ = nullptr;
   EventDecoder decoder_;

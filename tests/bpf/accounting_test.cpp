@@ -95,8 +95,11 @@ TEST(Accounting, RingBufferOverflowIsCountedExactly) {
   ASSERT_NE(cgroup.id(), 0u) << "no cgroup v2 hierarchy to make a scratch cgroup in";
   // One page of ring buffer and nobody reading it while 300 processes come
   // and go: most of the 601 events cannot fit.
-  auto probe = TelemetryProbe::open(
-      {.ring_buffer_bytes = 4096, .network = false, .filters = {.only_cgroups = {cgroup.id()}}});
+  auto probe = TelemetryProbe::open({.ring_buffer_bytes = 4096,
+                                     .network = false,
+                                     .privilege = false,
+                                     .udp = false,
+                                     .filters = {.only_cgroups = {cgroup.id()}}});
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   constexpr int kForks = 300;
   forkStormIn(cgroup, kForks);
@@ -117,8 +120,10 @@ TEST(Accounting, RingBufferOverflowIsCountedExactly) {
 TEST(Accounting, RateLimitCountsWhatItThrottles) {
   ScratchCgroup cgroup;
   ASSERT_NE(cgroup.id(), 0u);
-  auto probe = TelemetryProbe::open(
-      {.network = false, .filters = {.only_cgroups = {cgroup.id()}, .rate_limit = 20}});
+  auto probe = TelemetryProbe::open({.network = false,
+                                     .privilege = false,
+                                     .udp = false,
+                                     .filters = {.only_cgroups = {cgroup.id()}, .rate_limit = 20}});
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   constexpr int kForks = 200;
   auto start = std::chrono::steady_clock::now();

@@ -2,7 +2,8 @@
 // loopback exchange between this process (listener) and a child (client),
 // over IPv4 and IPv6, must produce listen, connect, accept and two closes
 // with the right processes, 5-tuples and payload byte counts each way; a
-// refused connect closes as never established. Both hook sets.
+// refused connect closes as never established. Both hook sets. UDP
+// exchanges come out as flows with their counts.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -105,7 +106,8 @@ uint32_t selfNetns() {
 
 void expectTcpLifecycle(Hook hook, const Loopback& l) {
   SCOPED_TRACE(std::string(hookName(hook)) + " " + l.address);
-  auto probe = TelemetryProbe::open({.self_tgid = 0, .only_hook = hook, .process = false});
+  auto probe = TelemetryProbe::open(
+      {.self_tgid = 0, .only_hook = hook, .process = false, .privilege = false, .udp = false});
   ASSERT_TRUE(probe.ok()) << probe.error().message();
 
   int listener = ::socket(l.family, SOCK_STREAM, 0);
@@ -196,6 +198,113 @@ void expectTcpLifecycle(Hook hook, const Loopback& l) {
   EXPECT_EQ(drops->total(), 0u);
   EXPECT_EQ((*probe)->malformed(), 0u);
 }
+
+// A UDP exchange: a child sends three datagrams of 100 bytes to this
+// process's socket, which answers with two of 50. Each side's flow carries
+// its process, the 5-tuple and the counts; the next interval starts empty.
+void expectUdpFlows(const Loopback& l) {
+  SCOPED_TRACE(l.address);
+  auto probe = TelemetryProbe::open({.process = false, .network = false, .privilege = false});
+  ASSERT_TRUE(probe.ok()) << probe.error().message();
+  ASSERT_TRUE((*probe)->countsUdp()) << "UDP hooks did not attach";
+
+  int server = ::socket(l.family, SOCK_DGRAM, 0);
+  socklen_t len = 0;
+  auto any_port = addressOf(l, 0, len);
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&any_port), len), 0);
+  uint16_t port = portOf(server);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    int fd = ::socket(l.family, SOCK_DGRAM, 0);
+    socklen_t to_len = 0;
+    auto to = addressOf(l, port, to_len);
+    std::string data(100, 'u');
+    for (int i = 0; i < 3; ++i) {
+      if (::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), to_len) !=
+          100) {
+        ::_exit(1);
+      }
+    }
+    uint16_t mine = portOf(fd);
+    if (::write(ready[1], &mine, sizeof(mine)) != sizeof(mine)) ::_exit(2);
+    char buf[200];
+    for (int i = 0; i < 2; ++i) {
+      if (::recv(fd, buf, sizeof(buf), 0) != 50) ::_exit(3);
+    }
+    ::_exit(0);
+  }
+  uint16_t client_port = 0;
+  ASSERT_EQ(::read(ready[0], &client_port, sizeof(client_port)), 2);
+  sockaddr_storage from{};
+  for (int i = 0; i < 3; ++i) {
+    char buf[200];
+    socklen_t from_len = sizeof(from);
+    ASSERT_EQ(
+        ::recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len),
+        100);
+  }
+  std::string reply(50, 'r');
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(
+        ::sendto(server, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len),
+        50);
+  }
+  int status = -1;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(status, 0);
+
+  std::vector<UdpFlowEvent> flows;
+  auto sink = [&](Event&& e) {
+    auto* f = std::get_if<UdpFlowEvent>(&e);
+    if (f && (f->local_port == port || f->remote_port == port)) flows.push_back(*f);
+  };
+  auto n = (*probe)->flushUdpFlows(sink);
+  ASSERT_TRUE(n.ok()) << n.error().message();
+  ASSERT_EQ(flows.size(), 2u);
+  const UdpFlowEvent* client_flow = nullptr;
+  const UdpFlowEvent* server_flow = nullptr;
+  for (const auto& f : flows) (f.local_port == port ? server_flow : client_flow) = &f;
+  ASSERT_TRUE(client_flow && server_flow);
+  EXPECT_EQ(client_flow->tgid, static_cast<uint32_t>(child));
+  EXPECT_EQ(client_flow->local_port, client_port);
+  EXPECT_EQ(client_flow->remote_port, port);
+  EXPECT_EQ(client_flow->packets_sent, 3u);
+  EXPECT_EQ(client_flow->bytes_sent, 300u);
+  EXPECT_EQ(client_flow->packets_received, 2u);
+  EXPECT_EQ(client_flow->bytes_received, 100u);
+  EXPECT_EQ(server_flow->tgid, static_cast<uint32_t>(::getpid()));
+  EXPECT_EQ(server_flow->comm, selfComm());
+  EXPECT_EQ(server_flow->remote_port, client_port);
+  EXPECT_EQ(server_flow->packets_sent, 2u);
+  EXPECT_EQ(server_flow->bytes_sent, 100u);
+  EXPECT_EQ(server_flow->packets_received, 3u);
+  EXPECT_EQ(server_flow->bytes_received, 300u);
+  for (const auto* f : {client_flow, server_flow}) {
+    EXPECT_EQ(f->ipv6, l.family == AF_INET6);
+    EXPECT_EQ(f->local_address, l.address);
+    EXPECT_EQ(f->remote_address, l.address);
+    EXPECT_EQ(f->uid, ::getuid());
+    EXPECT_LE(f->first_ktime, f->last_ktime);
+  }
+
+  // The next interval holds only what happened after the read.
+  flows.clear();
+  ASSERT_EQ(::sendto(server, reply.data(), 7, 0, reinterpret_cast<sockaddr*>(&from), len), 7);
+  ASSERT_TRUE((*probe)->flushUdpFlows(sink).ok());
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].packets_sent, 1u);
+  EXPECT_EQ(flows[0].bytes_sent, 7u);
+  EXPECT_EQ(flows[0].packets_received, 0u);
+  ::close(server);
+  auto drops = (*probe)->drops();
+  ASSERT_TRUE(drops.ok());
+  EXPECT_EQ(drops->ofType(kEventUdp), 0u);
+}
+
+TEST(UdpFlows, Ipv4) { expectUdpFlows({AF_INET, "127.0.0.1"}); }
+TEST(UdpFlows, Ipv6) { expectUdpFlows({AF_INET6, "::1"}); }
 
 TEST(TcpEvents, Ipv4TpBtf) { expectTcpLifecycle(Hook::kTpBtf, {AF_INET, "127.0.0.1"}); }
 TEST(TcpEvents, Ipv6TpBtf) { expectTcpLifecycle(Hook::kTpBtf, {AF_INET6, "::1"}); }

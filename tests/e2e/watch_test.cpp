@@ -51,7 +51,8 @@ TEST(Run, SealsProcessEvents) {
   TempDir dir;
   auto config = writeAgentConfig(dir);
   Subprocess agent(agentArgs(config), dir.path());
-  ASSERT_TRUE(agent.waitForErr("recording process, TCP and privilege events via tp_btf hooks", 30s))
+  ASSERT_TRUE(agent.waitForErr(
+      "recording process, TCP, privilege and UDP flow events via tp_btf hooks", 30s))
       << agent.err();
   ASSERT_EQ(runCommand({"/bin/sh", "-c", "/bin/true run-marker-7 && exit 3"}, dir.path()).exit_code,
             3);

@@ -171,5 +171,37 @@ TEST(ToRecord, ExecWithPrivilegesGainedAndAncestry) {
   EXPECT_EQ(p.ancestry(0).exec_id(), "boot-20-100");
 }
 
+TEST(ToRecord, UdpFlow) {
+  telemetry::ProcessCache cache("boot");
+  cache.apply(telemetry::Event(telemetry::ForkEvent{1, 20, 1, 100}));
+  telemetry::UdpFlowEvent f;
+  f.ktime = 2'000'000'000;
+  f.tgid = 20;
+  f.comm = "chronyd";
+  f.local_address = "10.0.0.5";
+  f.local_port = 323;
+  f.remote_address = "169.254.169.123";
+  f.remote_port = 123;
+  f.packets_sent = 4;
+  f.bytes_sent = 192;
+  f.packets_received = 4;
+  f.bytes_received = 192;
+  f.first_ktime = 1'000'000'000;
+  f.last_ktime = 1'500'000'000;
+  v1::Record r = toRecord(telemetry::Event(f), cache, 8);
+  ASSERT_TRUE(r.has_network());
+  const auto& n = r.network();
+  EXPECT_EQ(n.kind(), v1::NetworkEvent::KIND_FLOW);
+  EXPECT_EQ(n.protocol(), "udp");
+  EXPECT_EQ(n.exec_id(), "boot-20-100");
+  EXPECT_EQ(n.packets_sent(), 4u);
+  EXPECT_EQ(n.bytes_received(), 192u);
+  EXPECT_EQ(n.remote_port(), 123u);
+  // first and last datagram, half a second apart
+  int64_t first = n.first_seen().seconds() * 1'000'000'000 + n.first_seen().nanos();
+  int64_t last = n.last_seen().seconds() * 1'000'000'000 + n.last_seen().nanos();
+  EXPECT_NEAR(static_cast<double>(last - first), 5e8, 1e3);
+}
+
 }  // namespace
 }  // namespace demarc::cli
