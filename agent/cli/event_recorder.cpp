@@ -250,6 +250,8 @@ EventRecorder::EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe,
       cache_(settings.boot_id),
       ancestry_depth_(settings.ancestry_depth),
       udp_flow_interval_(settings.udp_flow_interval),
+      hashes_(settings.hash_executables ? std::make_optional<telemetry::BinaryHashes>()
+                                        : std::nullopt),
       thread_([this] { loop(); }) {}
 
 EventRecorder::~EventRecorder() {
@@ -269,7 +271,17 @@ void EventRecorder::loop() {
   }
   const telemetry::EventDecoder::Sink sink = [this](telemetry::Event&& e) {
     cache_.apply(e);
-    pipeline_.submit(toRecord(e, cache_, ancestry_depth_));
+    v1::Record record = toRecord(e, cache_, ancestry_depth_);
+    const auto* exec = std::get_if<telemetry::ExecEvent>(&e);
+    if (exec != nullptr && hashes_) {
+      auto digest = hashes_->of(*exec);
+      if (digest.ok()) {
+        record.mutable_process()->set_exe_sha256(*digest);
+      } else {
+        record.mutable_process()->set_exe_sha256_error(digest.error().message());
+      }
+    }
+    pipeline_.submit(std::move(record));
   };
   bool last = false;
   auto flows_read = std::chrono::steady_clock::now();

@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "agent/config/config.pb.h"
 #include "agent/evidence/pipeline.h"
+#include "agent/telemetry/binary_hashes.h"
 #include "agent/telemetry/process_cache.h"
 #include "agent/telemetry/telemetry_probe.h"
 
@@ -22,6 +24,7 @@ struct RecorderSettings {
   std::string boot_id;
   size_t ancestry_depth = 8;
   std::chrono::nanoseconds udp_flow_interval = std::chrono::minutes(1);
+  bool hash_executables = false;
 };
 
 class EventRecorder {
@@ -41,6 +44,7 @@ class EventRecorder {
   telemetry::ProcessCache cache_;
   size_t ancestry_depth_;
   std::chrono::nanoseconds udp_flow_interval_;
+  std::optional<telemetry::BinaryHashes> hashes_;
   std::array<uint64_t, telemetry::kEventTypes> reported_drops_{};
   std::array<uint64_t, telemetry::kEventTypes> reported_throttled_{};
   std::atomic<bool> stop_{false};

@@ -343,7 +343,8 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     telemetry_events.emplace(
         std::move(telemetry_probe), pipeline,
         RecorderSettings{boot_id.ok() ? *boot_id : "", config->telemetry().ancestry_depth(),
-                         toNanos(config->telemetry().udp_flow_interval())});
+                         toNanos(config->telemetry().udp_flow_interval()),
+                         config->telemetry().hash_executables()});
   }
   std::optional<PostureScheduler> posture_scans;
   posture_scans.emplace(std::move(rules).value(), scanOptionsFrom(*config, global.config_path),

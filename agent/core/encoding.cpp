@@ -54,16 +54,20 @@ Sha256Digest sha256(std::string_view bytes) {
 Result<Sha256Digest> sha256File(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errnoError("open " + path.string(), errno);
+  return sha256Fd(fd.get(), path.string());
+}
+
+Result<Sha256Digest> sha256Fd(int fd, const std::string& what) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
     return Error(ErrorCode::kInternal, "OpenSSL SHA-256 init failed");
   }
   char buf[1 << 16];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errnoError("read " + path.string(), errno);
+      return errnoError("read " + what, errno);
     }
     if (n == 0) break;
     EVP_DigestUpdate(ctx.get(), buf, static_cast<size_t>(n));

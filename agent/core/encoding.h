@@ -16,6 +16,8 @@ using Sha256Digest = std::array<uint8_t, 32>;
 Sha256Digest sha256(std::string_view bytes);
 // Streams the file; errors name the path.
 Result<Sha256Digest> sha256File(const std::filesystem::path& path);
+// Streams an open file from its current offset; errors name `what`.
+Result<Sha256Digest> sha256Fd(int fd, const std::string& what);
 
 std::string toHex(std::string_view bytes);
 std::string toHex(const Sha256Digest& digest);
