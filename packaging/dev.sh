@@ -73,10 +73,11 @@ run_fuzz() {
 }
 
 run_bench() {
-  release_build demarc bench_seal
+  release_build demarc bench_seal bench_storm
   echo "== benchmarks (tests/bench) =="
   build/release/tests/bench_seal --binary build/release/agent/demarc
   python3 tests/bench/scan_bench.py build/release/agent/demarc config/rules
+  python3 tests/bench/telemetry_bench.py build/release/agent/demarc build/release/tests/bench_storm
 }
 
 case "$cmd" in

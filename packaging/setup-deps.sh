@@ -41,6 +41,10 @@ packages=(
   # rpm and rpmbuild make the rpm database fixtures and are its oracle;
   # createrepo_c and dnf build and read the updateinfo fixtures
   rpm createrepo-c dnf
+  # the tracers the telemetry benchmark compares with: execsnoop and tcplife
+  # (libbpf-tools), and auditd. Where systemd runs, installing auditd
+  # enables and starts it; the benchmark adds and removes its own rules.
+  libbpf-tools auditd
 )
 
 missing=()

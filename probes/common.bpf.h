@@ -10,6 +10,10 @@
 const volatile __u32 self_tgid = 0;     // the agent: its activity is not reported
 const volatile __u32 filter_flags = 0;  // DM_FILTER_*
 const volatile __u32 rate_limit = 0;    // events per second, per CPU and type; 0: none
+// Wake the reader only once this much is waiting: under load it drains in
+// large batches instead of once per event; when quiet, it reads on its
+// poll timeout. 0: wake on every event.
+const volatile __u64 wakeup_bytes = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -98,6 +102,15 @@ static __always_inline void* reserve(__u64 size, __u32 type) {
   void* e = bpf_ringbuf_reserve(&events, size, 0);
   if (!e) count(&drops, type);
   return e;
+}
+
+static __always_inline void submit(void* e) {
+  __u64 flags = 0;
+  if (wakeup_bytes != 0) {
+    flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                          : BPF_RB_NO_WAKEUP;
+  }
+  bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void header(struct dm_header* h, __u32 type, __u32 tgid) {

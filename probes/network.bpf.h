@@ -109,7 +109,7 @@ static __always_inline void emit_tcp(const struct sock* sk, __u16 family, __u32 
     e->bytes_received = received;
   }
   __builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 }
 
 static __always_inline int on_tcp_state(const struct sock* sk, int old, int new, __u16 hook) {

@@ -100,7 +100,7 @@ static __always_inline int priv_exit(const struct trace_event_raw_sys_exit* ctx)
       e->cgroup_id = bpf_get_current_cgroup_id();
       bpf_get_current_comm(e->comm, sizeof(e->comm));
       __builtin_memcpy(e->name, p->name, sizeof(e->name));
-      bpf_ringbuf_submit(e, 0);
+      submit(e);
     }
   }
   bpf_map_delete_elem(&priv_inflight, &id);

@@ -104,7 +104,7 @@ static long send_args_chunk(__u32 i, void* data) {
     n = 0;  // user space sees an empty chunk and marks the list lost
   }
   a->size = n;
-  bpf_ringbuf_submit(a, 0);
+  submit(a);
   return 0;
 }
 
@@ -153,7 +153,7 @@ static __always_inline int on_exec(struct task_struct* task, const char* filenam
   __u64 exec_ktime = e->h.ktime;
   __u32 chunks = e->args_chunks;
   __u32 total = e->args_size;
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
 
   struct args_ctx ctx = {tgid, chunks, total, arg_start, exec_ktime};
   // bpf_loop: the verifier checks the body once, not once per chunk.
@@ -173,7 +173,7 @@ static __always_inline int on_fork(struct task_struct* parent, struct task_struc
   e->parent_tgid = parent_tgid;
   e->pad = 0;
   e->start_boottime = start_boottime(child);
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -191,7 +191,7 @@ static __always_inline int on_exit(struct task_struct* task) {
   e->pad = 0;
   e->start_boottime = start_boottime(task);
   bpf_get_current_comm(e->comm, sizeof(e->comm));
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 
@@ -230,7 +230,7 @@ int fork_tp(struct trace_event_raw_sched_process_fork* ctx) {
   e->parent_tgid = parent_tgid;
   e->pad = 0;
   e->start_boottime = 0;  // unknown from this hook
-  bpf_ringbuf_submit(e, 0);
+  submit(e);
   return 0;
 }
 

@@ -1,13 +1,16 @@
-// UDP flows: packet and byte counts per process, socket and peer, summed in
-// the kernel and read by user space once per interval. Packets are counted
-// by cgroup_skb programs on the root cgroup (every datagram, with its real
-// peer, whether the socket is connected or not); the owning process is
-// stamped into socket storage when the socket is created (cgroup/
-// sock_create, in the creator's context), or at its first send for sockets
-// older than the probe. The flow maps are double-buffered: user space flips
-// udp_active and drains the other map, so no count is lost to the read.
-// cgroup_skb programs return 1 always: they never drop a packet. Included
-// by telemetry.bpf.c.
+// UDP flows: datagram and byte counts per process, socket and peer, summed
+// in the kernel and read by user space once per interval. Counted where a
+// datagram is sent or received, in the process's own context: the
+// sock:sock_send_length and sock_recv_length tracepoints (tp_btf) give the
+// socket and the size; the peer is the connected one, or for unconnected
+// sockets the address sendmsg was given or recvmsg returned, which the
+// cgroup sendmsg/recvmsg hooks (they run only for UDP, only when an address
+// is passed) leave in socket storage for the tracepoint that follows.
+// Nothing runs per packet, and nothing for TCP beyond a protocol check on
+// send and receive calls. The flow maps are double-buffered: user space
+// flips udp_active and drains the other map, so no count is lost to the
+// read. The cgroup hooks return 1 always: they never refuse a call.
+// Included by telemetry.bpf.c.
 #ifndef DEMARC_PROBES_UDP_BPF_H
 #define DEMARC_PROBES_UDP_BPF_H
 
@@ -15,25 +18,24 @@
 #include "udp.h"
 
 #define DM_IPPROTO_UDP 17
-#define DM_SOCK_DGRAM 2
 
 __u32 udp_active = 0;  // which flow map the programs write; flipped by user space
 
-struct udp_owner {
-  __u32 tgid;
-  __u32 uid;
-  __u64 cgroup_id;
-  char comm[DM_COMM_LEN];
-  __u32 ignored;  // the filters exclude it: not counted
-  __u32 pad;
+// The peer of the datagram being sent or received, between the cgroup hook
+// and the tracepoint; used once.
+struct udp_peer {
+  __u32 set;
+  __u16 family;
+  __u16 port;  // host byte order
+  __u8 addr[16];
 };
 
 struct {
   __uint(type, BPF_MAP_TYPE_SK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, int);
-  __type(value, struct udp_owner);
-} udp_owners SEC(".maps");
+  __type(value, struct udp_peer);
+} udp_peers SEC(".maps");
 
 struct udp_flows {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -45,123 +47,113 @@ struct udp_flows {
 struct udp_flows udp_flows_0 SEC(".maps");
 struct udp_flows udp_flows_1 SEC(".maps");
 
-static __always_inline void owner_of_current(struct udp_owner* o) {
-  o->tgid = bpf_get_current_pid_tgid() >> 32;
-  o->uid = (__u32)bpf_get_current_uid_gid();
-  o->cgroup_id = bpf_get_current_cgroup_id();
-  bpf_get_current_comm(o->comm, sizeof(o->comm));
-  o->ignored = current_ignored();
-  o->pad = 0;
-}
-
-SEC("cgroup/sock_create")
-int udp_sock_create(struct bpf_sock* sk) {
-  if (sk->type != DM_SOCK_DGRAM || sk->protocol != DM_IPPROTO_UDP) return 1;
-  struct udp_owner* o = bpf_sk_storage_get(&udp_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (o) owner_of_current(o);
+static __always_inline int remember_peer(struct bpf_sock_addr* ctx, bool v6) {
+  struct bpf_sock* sk = ctx->sk;
+  if (!sk) return 1;
+  struct udp_peer* p = bpf_sk_storage_get(&udp_peers, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  if (!p) return 1;
+  p->set = 1;
+  p->port = bpf_ntohs((__u16)ctx->user_port);
+  if (v6) {
+    p->family = 10;  // AF_INET6
+    __u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2],
+          a3 = ctx->user_ip6[3];
+    __builtin_memcpy(p->addr, &a0, 4);
+    __builtin_memcpy(p->addr + 4, &a1, 4);
+    __builtin_memcpy(p->addr + 8, &a2, 4);
+    __builtin_memcpy(p->addr + 12, &a3, 4);
+  } else {
+    p->family = 2;  // AF_INET
+    __u32 a = ctx->user_ip4;
+    __builtin_memset(p->addr, 0, sizeof(p->addr));
+    __builtin_memcpy(p->addr, &a, 4);
+  }
   return 1;
 }
 
-// The flow's addresses and ports from the packet; false when it is not a
-// UDP datagram this code reads (IPv6 extension headers are not followed).
-static __always_inline bool udp_tuple(struct __sk_buff* skb, bool egress, struct udp_flow_key* k,
-                                      __u32* payload) {
-  __u8 version = 0;
-  if (bpf_skb_load_bytes(skb, 0, &version, 1) != 0) return false;
-  version >>= 4;
-  __u32 udp_at = 0;
-  __u8 src[16] = {}, dst[16] = {};
-  if (version == 4) {
-    struct iphdr ip;
-    if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) != 0 || ip.protocol != DM_IPPROTO_UDP) {
-      return false;
-    }
-    if (ip.frag_off & bpf_htons(0x1fff)) return false;  // a later fragment: no UDP header
-    udp_at = (ip.ihl & 0xf) * 4;
-    __builtin_memcpy(src, &ip.saddr, 4);
-    __builtin_memcpy(dst, &ip.daddr, 4);
-    k->family = 2;  // AF_INET
-  } else if (version == 6) {
-    struct ipv6hdr ip6;
-    if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) != 0 || ip6.nexthdr != DM_IPPROTO_UDP) {
-      return false;
-    }
-    udp_at = sizeof(ip6);
-    __builtin_memcpy(src, &ip6.saddr, 16);
-    __builtin_memcpy(dst, &ip6.daddr, 16);
-    k->family = 10;  // AF_INET6
-  } else {
-    return false;
-  }
-  struct udphdr udp;
-  if (bpf_skb_load_bytes(skb, udp_at, &udp, sizeof(udp)) != 0) return false;
-  __u16 len = bpf_ntohs(udp.len);
-  *payload = len >= sizeof(udp) ? len - sizeof(udp) : 0;
-  if (egress) {
-    __builtin_memcpy(k->laddr, src, 16);
-    __builtin_memcpy(k->raddr, dst, 16);
-    k->lport = bpf_ntohs(udp.source);
-    k->rport = bpf_ntohs(udp.dest);
-  } else {
-    __builtin_memcpy(k->laddr, dst, 16);
-    __builtin_memcpy(k->raddr, src, 16);
-    k->lport = bpf_ntohs(udp.dest);
-    k->rport = bpf_ntohs(udp.source);
-  }
-  return true;
-}
+SEC("cgroup/sendmsg4")
+int udp_sendmsg4(struct bpf_sock_addr* ctx) { return remember_peer(ctx, false); }
+SEC("cgroup/sendmsg6")
+int udp_sendmsg6(struct bpf_sock_addr* ctx) { return remember_peer(ctx, true); }
+SEC("cgroup/recvmsg4")
+int udp_recvmsg4(struct bpf_sock_addr* ctx) { return remember_peer(ctx, false); }
+SEC("cgroup/recvmsg6")
+int udp_recvmsg6(struct bpf_sock_addr* ctx) { return remember_peer(ctx, true); }
 
-static __always_inline int udp_count(struct __sk_buff* skb, bool egress) {
-  struct udp_flow_key k = {};
-  __u32 payload = 0;
-  if (!udp_tuple(skb, egress, &k, &payload)) return 1;
-  struct bpf_sock* sk = skb->sk;
-  if (!sk) return 1;
-  sk = bpf_sk_fullsock(sk);
-  if (!sk) return 1;
-  struct udp_owner* o = bpf_sk_storage_get(&udp_owners, sk, 0, 0);
-  if (!o && egress) {
-    // A socket older than the probe: its first send is in its owner's
-    // context.
-    o = bpf_sk_storage_get(&udp_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-    if (o) owner_of_current(o);
+static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
+  if (ret < 0) return 0;
+  if (BPF_CORE_READ(sk, sk_protocol) != DM_IPPROTO_UDP) return 0;
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family != 2 && family != 10) return 0;
+  struct udp_peer* peer = bpf_sk_storage_get(&udp_peers, sk, 0, 0);
+  if (current_ignored()) {
+    if (peer) peer->set = 0;
+    return 0;
   }
-  if (o && o->ignored) return 1;
-  k.tgid = o ? o->tgid : 0;
+  struct udp_flow_key k = {};
+  __u64 id = bpf_get_current_pid_tgid();
+  k.tgid = id >> 32;
+  k.family = family;
+  k.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+  if (family == 2) {
+    BPF_CORE_READ_INTO((__u32*)k.laddr, sk, __sk_common.skc_rcv_saddr);
+  } else {
+    BPF_CORE_READ_INTO(&k.laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+  }
+  if (peer && peer->set) {
+    // An address given to sendmsg or returned by recvmsg. On an IPv6
+    // socket it may be an IPv4 one (sendto with an AF_INET address).
+    peer->set = 0;
+    k.rport = peer->port;
+    if (peer->family == family) {
+      __builtin_memcpy(k.raddr, peer->addr, 16);
+    } else if (peer->family == 2) {  // as an IPv4-mapped IPv6 address
+      k.raddr[10] = 0xff;
+      k.raddr[11] = 0xff;
+      __builtin_memcpy(k.raddr + 12, peer->addr, 4);
+    }
+  } else {
+    k.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    if (family == 2) {
+      BPF_CORE_READ_INTO((__u32*)k.raddr, sk, __sk_common.skc_daddr);
+    } else {
+      BPF_CORE_READ_INTO(&k.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    }
+  }
   void* flows = udp_active ? (void*)&udp_flows_1 : (void*)&udp_flows_0;
   struct udp_flow_value* v = bpf_map_lookup_elem(flows, &k);
   __u64 now = bpf_ktime_get_boot_ns();
   if (!v) {
     struct udp_flow_value fresh = {};
     fresh.first_ktime = now;
-    if (o) {
-      fresh.uid = o->uid;
-      fresh.cgroup_id = o->cgroup_id;
-      __builtin_memcpy(fresh.comm, o->comm, sizeof(fresh.comm));
-    }
+    fresh.uid = (__u32)bpf_get_current_uid_gid();
+    fresh.cgroup_id = bpf_get_current_cgroup_id();
+    bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
     if (bpf_map_update_elem(flows, &k, &fresh, BPF_NOEXIST) != 0 &&
         bpf_map_lookup_elem(flows, &k) == 0) {
       count(&drops, DM_EVENT_UDP);  // the flow table is full
-      return 1;
+      return 0;
     }
     v = bpf_map_lookup_elem(flows, &k);
-    if (!v) return 1;
+    if (!v) return 0;
   }
-  if (egress) {
+  if (sent) {
     __sync_fetch_and_add(&v->packets_sent, 1);
-    __sync_fetch_and_add(&v->bytes_sent, payload);
+    __sync_fetch_and_add(&v->bytes_sent, ret);
   } else {
     __sync_fetch_and_add(&v->packets_received, 1);
-    __sync_fetch_and_add(&v->bytes_received, payload);
+    __sync_fetch_and_add(&v->bytes_received, ret);
   }
   v->last_ktime = now;
-  return 1;
+  return 0;
 }
 
-SEC("cgroup_skb/egress")
-int udp_egress(struct __sk_buff* skb) { return udp_count(skb, true); }
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(udp_sent, struct sock* sk, int ret, int flags) { return udp_count(sk, ret, true); }
 
-SEC("cgroup_skb/ingress")
-int udp_ingress(struct __sk_buff* skb) { return udp_count(skb, false); }
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(udp_received, struct sock* sk, int ret, int flags) {
+  return udp_count(sk, ret, false);
+}
 
 #endif

@@ -285,6 +285,7 @@ void EventRecorder::loop() {
   };
   bool last = false;
   auto flows_read = std::chrono::steady_clock::now();
+  auto housekeeping = flows_read;
   while (!last) {
     last = stop_.load();  // one more pass after stop: drain what is in the ring
     auto n = probe_->poll(std::chrono::milliseconds(last ? 0 : 100), sink);
@@ -292,13 +293,19 @@ void EventRecorder::loop() {
       spdlog::error("telemetry events: {}", n.error().message());
       return;
     }
-    if (last || std::chrono::steady_clock::now() - flows_read >= udp_flow_interval_) {
-      flows_read = std::chrono::steady_clock::now();
+    auto now = std::chrono::steady_clock::now();
+    if (last || now - flows_read >= udp_flow_interval_) {
+      flows_read = now;
       auto flows = probe_->flushUdpFlows(sink);
       if (!flows.ok()) spdlog::warn("UDP flows: {}", flows.error().message());
     }
-    reportDrops();
-    cache_.expire(telemetry::nowSinceBoot());
+    // Counters and the cache's grace period once a second, not per read:
+    // under load reads come back to back.
+    if (last || now - housekeeping >= std::chrono::seconds(1)) {
+      housekeeping = now;
+      reportDrops();
+      cache_.expire(telemetry::nowSinceBoot());
+    }
   }
 }
 

@@ -88,10 +88,14 @@ const Program kPrograms[] = {
     {&Programs::priv_init_module_exit, std::nullopt, kPrivilege, true},
     {&Programs::priv_finit_module_enter, std::nullopt, kPrivilege, true},
     {&Programs::priv_finit_module_exit, std::nullopt, kPrivilege, true},
-    // Socket and packet hooks on the root cgroup.
-    {&Programs::udp_sock_create, std::nullopt, kUdp, true, true},
-    {&Programs::udp_egress, std::nullopt, kUdp, true, true},
-    {&Programs::udp_ingress, std::nullopt, kUdp, true, true},
+    // UDP: sendmsg/recvmsg address hooks on the root cgroup, and the
+    // send/receive length tracepoints (typed only: added in Linux 6.3).
+    {&Programs::udp_sendmsg4, std::nullopt, kUdp, true, true},
+    {&Programs::udp_sendmsg6, std::nullopt, kUdp, true, true},
+    {&Programs::udp_recvmsg4, std::nullopt, kUdp, true, true},
+    {&Programs::udp_recvmsg6, std::nullopt, kUdp, true, true},
+    {&Programs::udp_sent, std::nullopt, kUdp, true},
+    {&Programs::udp_received, std::nullopt, kUdp, true},
 };
 
 uint32_t filterFlags(const EventFilters& f) {
@@ -194,7 +198,9 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
           skel.rodata->self_tgid = options.self_tgid;
           skel.rodata->filter_flags = filterFlags(options.filters);
           skel.rodata->rate_limit = options.filters.rate_limit;
-          bpf_map__set_max_entries(skel.maps.events, ringSize(options.ring_buffer_bytes));
+          uint32_t ring = ringSize(options.ring_buffer_bytes);
+          bpf_map__set_max_entries(skel.maps.events, ring);
+          skel.rodata->wakeup_bytes = options.batch_wakeups ? ring / 8 : 0;
           for (const auto& p : kPrograms) bpf_program__set_autoload(skel.progs.*p.prog, wanted(p));
           return telemetry_bpf__load(&skel);
         };
@@ -240,7 +246,7 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
             continue;
           }
           probe->links_.emplace_back(link);
-          if (p.prog == &Programs::udp_egress) probe->udp_ = true;
+          if (p.prog == &Programs::udp_sent) probe->udp_ = true;
           probe->attached_.push_back(std::move(where));
         }
         probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
@@ -274,6 +280,11 @@ Result<int> TelemetryProbe::poll(std::chrono::milliseconds timeout,
                                  const EventDecoder::Sink& sink) {
   sink_ = &sink;
   int n = ring_buffer__poll(ring_.get(), static_cast<int>(timeout.count()));
+  // Events submitted without a wakeup (batch_wakeups) wait for this read.
+  if (n >= 0) {
+    int more = ring_buffer__consume(ring_.get());
+    n = more < 0 ? more : n + more;
+  }
   decoder_.flush();
   sink_ = nullptr;
   if (n < 0 && n != -EINTR) {

@@ -48,6 +48,10 @@ struct TelemetryProbeOptions {
   // flushUdpFlows() reads the sums.
   bool udp = true;
   EventFilters filters;
+  // Wake the reader only when an eighth of the ring buffer is waiting:
+  // under load, records are read in batches; when quiet, on the poll
+  // timeout (so poll() timeouts bound the latency). Off: every event wakes.
+  bool batch_wakeups = true;
 };
 
 // The kernel side's event types (probes/events.h), which index counters.
@@ -87,7 +91,8 @@ class TelemetryProbe {
   // optional ones that could not be, with the reason.
   const std::vector<std::string>& attached() const { return attached_; }
   const std::vector<std::string>& missing() const { return missing_; }
-  // Waits up to timeout for records and hands out the events they complete.
+  // Waits up to timeout for a wakeup, then reads every record waiting and
+  // hands out the events they complete.
   Result<int> poll(std::chrono::milliseconds timeout, const EventDecoder::Sink& sink);
   // Hands out one UdpFlowEvent per flow with traffic since the last call,
   // and starts the next interval; returns how many. Nothing is lost between

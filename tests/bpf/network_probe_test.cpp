@@ -199,8 +199,9 @@ void expectTcpLifecycle(Hook hook, const Loopback& l) {
   EXPECT_EQ((*probe)->malformed(), 0u);
 }
 
-// A UDP exchange: a child sends three datagrams of 100 bytes to this
-// process's socket, which answers with two of 50. Each side's flow carries
+// A UDP exchange: a child's connected socket sends three datagrams of 100
+// bytes to this process's unconnected one, which answers with two of 50
+// (recvfrom, sendto): both ways of knowing the peer. Each side's flow carries
 // its process, the 5-tuple and the counts; the next interval starts empty.
 void expectUdpFlows(const Loopback& l) {
   SCOPED_TRACE(l.address);
@@ -218,14 +219,15 @@ void expectUdpFlows(const Loopback& l) {
   pid_t child = ::fork();
   if (child == 0) {
     int fd = ::socket(l.family, SOCK_DGRAM, 0);
+    socklen_t own_len = 0;
+    auto own = addressOf(l, 0, own_len);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&own), own_len) != 0) ::_exit(4);
     socklen_t to_len = 0;
     auto to = addressOf(l, port, to_len);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), to_len) != 0) ::_exit(5);
     std::string data(100, 'u');
     for (int i = 0; i < 3; ++i) {
-      if (::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), to_len) !=
-          100) {
-        ::_exit(1);
-      }
+      if (::send(fd, data.data(), data.size(), 0) != 100) ::_exit(1);
     }
     uint16_t mine = portOf(fd);
     if (::write(ready[1], &mine, sizeof(mine)) != sizeof(mine)) ::_exit(2);
