@@ -36,7 +36,7 @@ struct EventFilters {
 };
 
 struct TelemetryProbeOptions {
-  uint32_t ring_buffer_bytes = 4u << 20;  // rounded up to a power of two, at least a page
+  uint32_t ring_buffer_bytes = 2u << 20;  // rounded up to a power of two, at least a page
   uint32_t self_tgid = 0;                 // activity of this process is not reported
   std::optional<Hook> only_hook;          // try just this set of hooks (tests)
   bool process = true;                    // exec, fork, exit

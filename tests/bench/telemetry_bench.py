@@ -4,9 +4,11 @@
   exec storm     fork+exec of /bin/true with a few arguments
   connect storm  loopback TCP connect, accept and close
 
-each with no tracer, under `demarc run` (every telemetry feature on), under
-libbpf-tools' execsnoop / tcplife, and under auditd with a rule on execve /
-connect. Throughputs are medians of RUNS runs; ratios are against no tracer.
+each under `demarc run` (every telemetry feature on), libbpf-tools'
+execsnoop / tcplife, and auditd with a rule on execve / connect, against no
+tracer: ROUNDS rounds of a run without and a run with the tracer, back to
+back (the tracer started and stopped each round), and the median of the
+per-round ratios, so the drift of a shared machine cancels out.
 Under demarc it also checks that every storm event was recorded (and none
 dropped), prints the agent's CPU time per 1,000 events and its peak RSS,
 and runs a paced fork storm at 10,000 events per second for a few seconds.
@@ -28,8 +30,8 @@ import sys
 import tempfile
 import time
 
-RUNS = 3
-EXECS = 2000
+ROUNDS = 5
+EXECS = 1000
 CONNECTS = 5000
 PACED_RATE, PACED_SECONDS = 5000, 5  # fork + exit: 10,000 events per second
 PACERS = 2  # processes sharing the paced rate
@@ -119,15 +121,6 @@ class Auditd:
         self.proc.wait(timeout=30)
 
 
-def median_rate(storm_bin, mode, n, runs=RUNS):
-    rates, ports = [], []
-    for _ in range(runs):
-        rate, port = storm(storm_bin, mode, n)
-        rates.append(rate)
-        ports.append(port)
-    return statistics.median(rates), ports
-
-
 def evidence_counts(evidence_dir, exec_marker, connect_ports, fork_parents):
     """Counts the storm's records in sealed evidence, and all drops."""
     execs = connects = forks = 0
@@ -154,97 +147,136 @@ def evidence_counts(evidence_dir, exec_marker, connect_ports, fork_parents):
     return execs, connects, forks, drops
 
 
+class Demarc(Tracer):
+    """`demarc run` with every telemetry feature on, its own state and evidence."""
+
+    def __init__(self, work, demarc, n):
+        self.dir = os.path.join(work, f"run{n}")
+        os.makedirs(self.dir)
+        config = os.path.join(self.dir, "demarc.yaml")
+        with open(config, "w") as f:
+            f.write(f"agent:\n  state_dir: {self.dir}/state\n"
+                    f"sinks:\n  directory:\n    path: {self.dir}/evidence\n"
+                    f"posture:\n  scan_interval: 0s\n  rule_packs: [{REPO}/config/rules]\n"
+                    "telemetry:\n  udp_flow_interval: 5s\n")
+        super().__init__("demarc", [demarc, "run", "--config", config, "--log-format", "plain"],
+                         ready="posture scan")
+
+    def __enter__(self):
+        super().__enter__()
+        time.sleep(0.5)  # past the start-up scan's tail
+        return self
+
+
+def paired(storm_bin, mode, n, make_tracer, measure=None):
+    """ROUNDS rounds of (no tracer, tracer) back to back: the ratio of each
+    pair is immune to slow drift in the machine's speed. Returns the median
+    ratio, the median rates, and what `measure` saw inside each tracer."""
+    ratios, base, traced, seen = [], [], [], []
+    for i in range(ROUNDS):
+        b, _ = storm(storm_bin, mode, n)
+        with make_tracer(i) as tracer:
+            before = cpu_ticks(tracer.proc.pid)
+            t, port = storm(storm_bin, mode, n)
+            if measure:
+                seen.append(measure(tracer, before, port))
+        ratios.append(t / b)
+        base.append(b)
+        traced.append(t)
+    return statistics.median(ratios), statistics.median(base), statistics.median(traced), seen
+
+
 def main():
     if os.geteuid() != 0:
         print("telemetry bench: needs root (BPF, auditd); skipped")
         return 0
     demarc, storm_bin = sys.argv[1], sys.argv[2]
     work = tempfile.mkdtemp(prefix="demarc-telemetry-bench-")
+    runs = iter(range(1000))
     try:
-        config = os.path.join(work, "demarc.yaml")
-        with open(config, "w") as f:
-            f.write(f"agent:\n  state_dir: {work}/state\n"
-                    f"sinks:\n  directory:\n    path: {work}/evidence\n"
-                    f"posture:\n  scan_interval: 0s\n"
-                    f"  rule_packs: [{REPO}/config/rules]\n"
-                    "telemetry:\n  udp_flow_interval: 5s\n")
-        results = {"exec": {}, "connect": {}}
-        baseline_exec = [median_rate(storm_bin, "exec", EXECS)[0]]
-        baseline_conn = [median_rate(storm_bin, "connect", CONNECTS)[0]]
+        rows = {"exec": [], "connect": []}
+        demarc_seen = {"exec": [], "connect": []}
+        for mode, n, events_per_op in (("exec", EXECS, 3), ("connect", CONNECTS, 4)):
+            def measure(tracer, before, port, mode=mode, n=n, per=events_per_op):
+                cpu_ms = (cpu_ticks(tracer.proc.pid) - before) * 1000.0 / TICK
+                return {"cpu_ms_per_1000": cpu_ms / (n * per / 1000), "port": port,
+                        "dir": tracer.dir, "hwm": status_kb(tracer.proc.pid, "VmHWM:")}
+            ratio, b, t, seen = paired(storm_bin, mode, n,
+                                       lambda i: Demarc(work, demarc, next(runs)), measure)
+            rows[mode].append(("demarc run", ratio, b, t))
+            demarc_seen[mode] = seen
+        for name, argv, mode, n in (("execsnoop", ["/usr/sbin/execsnoop"], "exec", EXECS),
+                                    ("tcplife", ["/usr/sbin/tcplife"], "connect", CONNECTS)):
+            if not os.path.exists(argv[0]):
+                rows[mode].append((name, None, 0, 0))
+                continue
+            ratio, b, t, _ = paired(storm_bin, mode, n, lambda i, a=argv, nm=name: Tracer(nm, a))
+            rows[mode].append((name, ratio, b, t))
+        for syscall, mode, n in (("execve", "exec", EXECS), ("connect", "connect", CONNECTS)):
+            name = f"auditd -S {syscall}"
+            try:
+                ratio, b, t, _ = paired(storm_bin, mode, n, lambda i, sc=syscall: Auditd(sc))
+                rows[mode].append((name, ratio, b, t))
+            except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+                rows[mode].append((name, None, 0, 0))
+                print(f"  ({name} unavailable: {e})")
 
-        # demarc run, with its CPU time and what it recorded.
-        agent = Tracer("demarc", [demarc, "run", "--config", config, "--log-format", "plain"],
-                       ready="posture scan")
-        with agent:
-            time.sleep(1)
-            t0 = cpu_ticks(agent.proc.pid)
-            results["exec"]["demarc run"], _ = median_rate(storm_bin, "exec", EXECS)
-            t1 = cpu_ticks(agent.proc.pid)
-            results["connect"]["demarc run"], ports = median_rate(storm_bin, "connect", CONNECTS)
-            t2 = cpu_ticks(agent.proc.pid)
+        # Sustained load: 10,000 events per second for a few seconds.
+        with Demarc(work, demarc, next(runs)) as agent:
             pacers = [subprocess.Popen([storm_bin, "fork", str(PACED_RATE // PACERS),
                                         str(PACED_SECONDS)], stdout=subprocess.PIPE, text=True)
                       for _ in range(PACERS)]
             paced_out = [p.communicate()[0].split() for p in pacers]
-            paced_forks = sum(int(o[0]) for o in paced_out)
-            paced_rate = sum(float(o[2]) for o in paced_out)
             time.sleep(2)  # let the last batches seal
-            hwm = status_kb(agent.proc.pid, "VmHWM:")
-            rss = status_kb(agent.proc.pid, "VmRSS:")
-        execs, connects, forks, drops = evidence_counts(
-            os.path.join(work, "evidence"), "demarc-bench-marker", set(ports),
-            {p.pid for p in pacers})
-        exec_events = RUNS * EXECS * 3        # fork, exec, exit
-        connect_events = RUNS * CONNECTS * 4  # connect, accept, two closes
-        exec_cpu = (t1 - t0) * 1000.0 / TICK / (exec_events / 1000)
-        connect_cpu = (t2 - t1) * 1000.0 / TICK / (connect_events / 1000)
+            paced_hwm = status_kb(agent.proc.pid, "VmHWM:")
+        paced_forks = sum(int(o[0]) for o in paced_out)
+        paced_rate = sum(float(o[2]) for o in paced_out)
+        _, _, forks, paced_drops = evidence_counts(os.path.join(agent.dir, "evidence"), "", set(),
+                                                   {p.pid for p in pacers})
 
-        for name, argv, mode, n in (("execsnoop", ["/usr/sbin/execsnoop"], "exec", EXECS),
-                                    ("tcplife", ["/usr/sbin/tcplife"], "connect", CONNECTS)):
-            if not os.path.exists(argv[0]):
-                results[mode][name] = None
-                continue
-            with Tracer(name, argv):
-                results[mode][name], _ = median_rate(storm_bin, mode, n)
-        for syscall, mode, n in (("execve", "exec", EXECS), ("connect", "connect", CONNECTS)):
-            try:
-                with Auditd(syscall):
-                    results[mode][f"auditd -S {syscall}"], _ = median_rate(storm_bin, mode, n)
-            except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
-                results[mode][f"auditd -S {syscall}"] = None
-                print(f"  (auditd unavailable: {e})")
-        baseline_exec.append(median_rate(storm_bin, "exec", EXECS)[0])
-        baseline_conn.append(median_rate(storm_bin, "connect", CONNECTS)[0])
-
-        print(f"telemetry overhead ({RUNS} runs each, medians; no tracer measured before and after):")
-        for mode, base, unit, target in (("exec", statistics.mean(baseline_exec), "execs/s", 0.05),
-                                         ("connect", statistics.mean(baseline_conn),
-                                          "connections/s", 0.10)):
-            spread = baseline_exec if mode == "exec" else baseline_conn
-            print(f"  {mode} storm: no tracer {base:10.0f} {unit}  (before the tracers "
-                  f"{spread[0]:.0f}, after {spread[1]:.0f}: the noise floor)")
-            for name, rate in results[mode].items():
-                if rate is None:
-                    print(f"    {name:22s} not available here")
+        print(f"telemetry overhead ({ROUNDS} rounds of no tracer / tracer back to back; "
+              "medians of the per-round ratios):")
+        units = {"exec": "execs/s", "connect": "connections/s"}
+        targets = {"exec": 0.05, "connect": 0.10}
+        for mode in ("exec", "connect"):
+            print(f"  {mode} storm ({EXECS if mode == 'exec' else CONNECTS} operations a run):")
+            for name, ratio, b, t in rows[mode]:
+                if ratio is None:
+                    print(f"    {name:20s} not available here")
                     continue
-                cost = 1 - rate / base
-                line = f"    {name:22s} {rate:10.0f} {unit}  ratio {rate / base:5.3f}  cost {cost * 100:5.1f}%"
+                cost = 1 - ratio
+                line = (f"    {name:20s} ratio {ratio:5.3f}  cost {cost * 100:5.1f}%  "
+                        f"({t:.0f} vs {b:.0f} {units[mode]})")
                 if name == "demarc run":
-                    line += f"  target <= {target * 100:.0f}%: {'met' if cost <= target else 'MISSED'}"
+                    line += (f"  target <= {targets[mode] * 100:.0f}%: "
+                             f"{'met' if cost <= targets[mode] else 'MISSED'}")
                 print(line)
-        print(f"  recorded under demarc run: {execs} of {RUNS * EXECS} storm execs, "
-              f"{connects} of {RUNS * CONNECTS} storm connects: "
-              f"{'every event' if execs == RUNS * EXECS and connects == RUNS * CONNECTS else 'MISSED'}")
+        execs = connects = 0
+        drops = {}
+        for mode, marker in (("exec", "demarc-bench-marker"), ("connect", None)):
+            for s in demarc_seen[mode]:
+                e, c, _, d = evidence_counts(os.path.join(s["dir"], "evidence"),
+                                             marker or "\0", {s["port"]}, set())
+                execs += e
+                connects += c
+                for k, v in d.items():
+                    drops[k] = drops.get(k, 0) + v
+        want_e, want_c = ROUNDS * EXECS, ROUNDS * CONNECTS
+        print(f"  recorded under demarc run: {execs} of {want_e} storm execs, {connects} of "
+              f"{want_c} storm connects, drops {sum(drops.values())} {drops or ''}: "
+              f"{'every event' if (execs, connects) == (want_e, want_c) and not drops else 'MISSED'}")
         paced_events = 2 * paced_rate
+        ok = forks == paced_forks and not paced_drops and paced_events >= 9900
         print(f"  paced fork storm: {paced_rate:.0f} forks/s for {PACED_SECONDS} s "
-              f"({paced_events:.0f} events/s): {forks} of {paced_forks} forks recorded; "
-              f"drops over the whole run: {sum(drops.values())} {drops or ''}: "
-              f"{'met' if forks == paced_forks and not drops and paced_events >= 9900 else 'MISSED'}"
+              f"({paced_events:.0f} events/s): {forks} of {paced_forks} forks recorded, "
+              f"drops {sum(paced_drops.values())}: {'met' if ok else 'MISSED'}"
               f"{'' if paced_events >= 9900 else ' (the generator fell short of 10,000 events/s)'}")
-        print(f"  agent CPU per 1000 events: exec storm {exec_cpu:.1f} ms, "
-              f"connect storm {connect_cpu:.1f} ms")
-        print(f"  agent memory: RSS {rss / 1024:.1f} MiB, peak {hwm / 1024:.1f} MiB  "
-              f"target < 50 MB: {'met' if hwm * 1024 < 50e6 else 'MISSED'}")
+        for mode in ("exec", "connect"):
+            cpu = statistics.median(s["cpu_ms_per_1000"] for s in demarc_seen[mode])
+            print(f"  agent CPU per 1000 events, {mode} storm: {cpu:.1f} ms")
+        hwm = max([s["hwm"] for m in demarc_seen.values() for s in m] + [paced_hwm])
+        print(f"  agent peak RSS over all runs: {hwm / 1024:.1f} MiB  target < 50 MB: "
+              f"{'met' if hwm * 1024 < 50e6 else 'MISSED'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
