@@ -112,11 +112,13 @@ uint64_t privilegeRecord(const telemetry::PrivilegeEvent& x, const telemetry::Pr
   return x.ktime;
 }
 
-uint64_t udpFlowRecord(const telemetry::UdpFlowEvent& f, v1::Record& record) {
+uint64_t udpFlowRecord(const telemetry::UdpFlowEvent& f, const telemetry::ProcessCache& cache,
+                       v1::Record& record) {
   auto& n = *record.mutable_network();
   n.set_kind(v1::NetworkEvent::KIND_FLOW);
   n.set_protocol("udp");
   n.set_pid(f.tgid);
+  n.set_exec_id(execIdOf(cache, f.tgid));
   n.set_uid(f.uid);
   n.set_comm(f.comm);
   n.set_cgroup_id(f.cgroup_id);
@@ -133,7 +135,94 @@ uint64_t udpFlowRecord(const telemetry::UdpFlowEvent& f, v1::Record& record) {
   return f.ktime;
 }
 
+uint64_t execRecord(const telemetry::ExecEvent& x, const telemetry::ProcessCache& cache,
+                    size_t depth, v1::Record& record) {
+  auto& p = *record.mutable_process();
+  p.set_kind(v1::ProcessEvent::KIND_EXEC);
+  p.set_pid(x.tgid);
+  p.set_ppid(x.ppid);
+  p.set_uid(x.uid);
+  p.set_gid(x.gid);
+  p.set_euid(x.euid);
+  p.set_egid(x.egid);
+  p.set_loginuid(x.loginuid);
+  p.set_comm(x.comm);
+  p.set_executable(x.filename);
+  for (const auto& a : x.args) p.add_argv(a);
+  p.set_argv_truncated(x.args_truncated);
+  p.set_argv_lost(x.args_lost);
+  p.set_cwd(x.cwd);
+  p.set_cwd_truncated(x.cwd_truncated);
+  p.set_cgroup_id(x.cgroup_id);
+  p.set_inode(x.inode);
+  p.set_hook(std::string(telemetry::hookName(x.hook)));
+  p.set_exec_id(execIdOf(cache, x.tgid));
+  if (x.gained_setuid) p.add_privileges_gained("setuid");
+  if (x.gained_setgid) p.add_privileges_gained("setgid");
+  if (x.gained_capabilities) p.add_privileges_gained("capabilities");
+  p.set_cap_permitted(x.cap_permitted);
+  p.set_cap_effective(x.cap_effective);
+  for (const auto& a : cache.ancestry(x.tgid, depth)) {
+    auto& out = *p.add_ancestry();
+    out.set_pid(a.pid);
+    out.set_executable(a.executable);
+    out.set_exec_id(a.exec_id);
+  }
+  return x.ktime;
+}
+
+uint64_t forkRecord(const telemetry::ForkEvent& f, const telemetry::ProcessCache& cache,
+                    v1::Record& record) {
+  auto& p = *record.mutable_process();
+  p.set_kind(v1::ProcessEvent::KIND_FORK);
+  p.set_pid(f.tgid);
+  p.set_ppid(f.parent_tgid);
+  p.set_exec_id(execIdOf(cache, f.tgid));
+  p.set_parent_exec_id(execIdOf(cache, f.parent_tgid));
+  return f.ktime;
+}
+
+uint64_t exitRecord(const telemetry::ExitEvent& x, const telemetry::ProcessCache& cache,
+                    v1::Record& record) {
+  auto& p = *record.mutable_process();
+  p.set_kind(v1::ProcessEvent::KIND_EXIT);
+  p.set_pid(x.tgid);
+  p.set_exec_id(execIdOf(cache, x.tgid));
+  p.set_ppid(x.ppid);
+  p.set_comm(x.comm);
+  p.set_exit_code(static_cast<int32_t>(x.exit_code));
+  p.set_signal(x.signal);
+  if (x.start_boottime != 0 && x.ktime >= x.start_boottime) {
+    setDuration(*p.mutable_lifetime(), x.ktime - x.start_boottime);
+  }
+  return x.ktime;
+}
+
+template <typename... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <typename... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
 }  // namespace
+
+v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache,
+                    size_t depth) {
+  v1::Record record;
+  uint64_t ktime = std::visit(
+      Overloaded{
+          [&](const telemetry::ExecEvent& x) { return execRecord(x, cache, depth, record); },
+          [&](const telemetry::ForkEvent& f) { return forkRecord(f, cache, record); },
+          [&](const telemetry::ExitEvent& x) { return exitRecord(x, cache, record); },
+          [&](const telemetry::TcpEvent& t) { return tcpRecord(t, cache, record); },
+          [&](const telemetry::PrivilegeEvent& x) { return privilegeRecord(x, cache, record); },
+          [&](const telemetry::UdpFlowEvent& f) { return udpFlowRecord(f, cache, record); },
+      },
+      event);
+  *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(ktime));
+  return record;
+}
 
 Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
                                                       uint32_t self_tgid) {
@@ -163,84 +252,6 @@ Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetr
   f.only_cgroups = std::move(*only);
   f.rate_limit = config.rate_limit();
   return options;
-}
-
-v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache,
-                    size_t depth) {
-  v1::Record record;
-  if (const auto* t = std::get_if<telemetry::TcpEvent>(&event)) {
-    *record.mutable_time() =
-        evidence::toTimestamp(telemetry::wallClockOf(tcpRecord(*t, cache, record)));
-    return record;
-  }
-  if (const auto* f = std::get_if<telemetry::UdpFlowEvent>(&event)) {
-    uint64_t ktime = udpFlowRecord(*f, record);
-    record.mutable_network()->set_exec_id(execIdOf(cache, f->tgid));
-    *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(ktime));
-    return record;
-  }
-  if (const auto* x = std::get_if<telemetry::PrivilegeEvent>(&event)) {
-    *record.mutable_time() =
-        evidence::toTimestamp(telemetry::wallClockOf(privilegeRecord(*x, cache, record)));
-    return record;
-  }
-  auto& p = *record.mutable_process();
-  uint64_t ktime = 0;
-  if (const auto* x = std::get_if<telemetry::ExecEvent>(&event)) {
-    ktime = x->ktime;
-    p.set_kind(v1::ProcessEvent::KIND_EXEC);
-    p.set_pid(x->tgid);
-    p.set_ppid(x->ppid);
-    p.set_uid(x->uid);
-    p.set_gid(x->gid);
-    p.set_euid(x->euid);
-    p.set_egid(x->egid);
-    p.set_loginuid(x->loginuid);
-    p.set_comm(x->comm);
-    p.set_executable(x->filename);
-    for (const auto& a : x->args) p.add_argv(a);
-    p.set_argv_truncated(x->args_truncated);
-    p.set_argv_lost(x->args_lost);
-    p.set_cwd(x->cwd);
-    p.set_cwd_truncated(x->cwd_truncated);
-    p.set_cgroup_id(x->cgroup_id);
-    p.set_inode(x->inode);
-    p.set_hook(std::string(telemetry::hookName(x->hook)));
-    p.set_exec_id(execIdOf(cache, x->tgid));
-    if (x->gained_setuid) p.add_privileges_gained("setuid");
-    if (x->gained_setgid) p.add_privileges_gained("setgid");
-    if (x->gained_capabilities) p.add_privileges_gained("capabilities");
-    p.set_cap_permitted(x->cap_permitted);
-    p.set_cap_effective(x->cap_effective);
-    for (const auto& a : cache.ancestry(x->tgid, depth)) {
-      auto& out = *p.add_ancestry();
-      out.set_pid(a.pid);
-      out.set_executable(a.executable);
-      out.set_exec_id(a.exec_id);
-    }
-  } else if (const auto* f = std::get_if<telemetry::ForkEvent>(&event)) {
-    ktime = f->ktime;
-    p.set_kind(v1::ProcessEvent::KIND_FORK);
-    p.set_pid(f->tgid);
-    p.set_ppid(f->parent_tgid);
-    p.set_exec_id(execIdOf(cache, f->tgid));
-    p.set_parent_exec_id(execIdOf(cache, f->parent_tgid));
-  } else {
-    const auto& x = std::get<telemetry::ExitEvent>(event);
-    ktime = x.ktime;
-    p.set_kind(v1::ProcessEvent::KIND_EXIT);
-    p.set_pid(x.tgid);
-    p.set_exec_id(execIdOf(cache, x.tgid));
-    p.set_ppid(x.ppid);
-    p.set_comm(x.comm);
-    p.set_exit_code(static_cast<int32_t>(x.exit_code));
-    p.set_signal(x.signal);
-    if (x.start_boottime != 0 && x.ktime >= x.start_boottime) {
-      setDuration(*p.mutable_lifetime(), x.ktime - x.start_boottime);
-    }
-  }
-  *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(ktime));
-  return record;
 }
 
 EventRecorder::EventRecorder(std::unique_ptr<telemetry::TelemetryProbe> probe,
@@ -305,6 +316,14 @@ void EventRecorder::loop() {
       housekeeping = now;
       reportDrops();
       cache_.expire(telemetry::nowSinceBoot());
+      auto stats = cache_.stats();
+      if (stats.evicted > reported_evictions_) {
+        spdlog::warn(
+            "process cache full: {} live processes pushed out so far; their later events "
+            "carry no exec id",
+            stats.evicted);
+        reported_evictions_ = stats.evicted;
+      }
     }
   }
 }

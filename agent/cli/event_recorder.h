@@ -47,6 +47,7 @@ class EventRecorder {
   std::optional<telemetry::BinaryHashes> hashes_;
   std::array<uint64_t, telemetry::kEventTypes> reported_drops_{};
   std::array<uint64_t, telemetry::kEventTypes> reported_throttled_{};
+  uint64_t reported_evictions_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;  // last: starts once everything above exists
 };

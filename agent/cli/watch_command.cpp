@@ -79,15 +79,15 @@ struct Fields {
 };
 
 Fields fieldsOf(const telemetry::Event& e) {
-  if (const auto* x = std::get_if<telemetry::ExecEvent>(&e)) return {x->ktime, x->tgid, x->comm};
-  if (const auto* f = std::get_if<telemetry::ForkEvent>(&e)) return {f->ktime, f->tgid, ""};
-  if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) return {t->ktime, t->tgid, t->comm};
-  if (const auto* p = std::get_if<telemetry::PrivilegeEvent>(&e)) {
-    return {p->ktime, p->tgid, p->comm};
-  }
-  if (const auto* u = std::get_if<telemetry::UdpFlowEvent>(&e)) return {u->ktime, u->tgid, u->comm};
-  const auto& x = std::get<telemetry::ExitEvent>(e);
-  return {x.ktime, x.tgid, x.comm};
+  return std::visit(
+      [](const auto& x) -> Fields {
+        if constexpr (requires { x.comm; }) {
+          return {x.ktime, x.tgid, x.comm};
+        } else {
+          return {x.ktime, x.tgid, ""};  // a fork: the child's name comes with its exec
+        }
+      },
+      e);
 }
 
 void appendField(std::string& out, std::string_view key, std::string_view value) {

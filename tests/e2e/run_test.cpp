@@ -159,9 +159,11 @@ TEST(Cli, ExitCodesAndHelp) {
   auto scan = demarc(dir, {"scan", "--fail-on", "severe"});
   EXPECT_EQ(scan.exit_code, 2);
   EXPECT_NE(scan.err.find("--fail-on: 'severe' is not one of"), std::string::npos) << scan.err;
-  auto watch = demarc(dir, {"watch", "--type", "connect"});
+  auto watch = demarc(dir, {"watch", "--type", "sendfile"});
   EXPECT_EQ(watch.exit_code, 2);
-  EXPECT_NE(watch.err.find("--type connect: expected exec, fork or exit"), std::string::npos);
+  EXPECT_NE(watch.err.find("--type sendfile: expected exec, fork, exit, connect"),
+            std::string::npos)
+      << watch.err;
   auto version = demarc(dir, {"version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(version.out.find("OpenSSL"), std::string::npos);
