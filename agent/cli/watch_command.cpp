@@ -107,6 +107,17 @@ void appendField(std::string& out, std::string_view key, bool value) {
   out += value ? "\":true" : "\":false";
 }
 
+// Who owns a socket and its two ends (TCP events and UDP flows alike).
+template <typename SocketEvent>
+void appendSocket(std::string& out, const SocketEvent& e) {
+  appendField(out, "uid", uint64_t{e.uid});
+  appendField(out, "comm", e.comm);
+  appendField(out, "local_address", e.local_address);
+  appendField(out, "local_port", uint64_t{e.local_port});
+  appendField(out, "remote_address", e.remote_address);
+  appendField(out, "remote_port", uint64_t{e.remote_port});
+}
+
 std::string toJson(const telemetry::Event& e) {
   Fields f = fieldsOf(e);
   std::string out = "{\"type\":\"" + std::string(typeName(e)) + "\"";
@@ -145,12 +156,7 @@ std::string toJson(const telemetry::Event& e) {
     out += gained + "]";
   } else if (const auto* u = std::get_if<telemetry::UdpFlowEvent>(&e)) {
     appendField(out, "protocol", "udp");
-    appendField(out, "uid", uint64_t{u->uid});
-    appendField(out, "comm", u->comm);
-    appendField(out, "local_address", u->local_address);
-    appendField(out, "local_port", uint64_t{u->local_port});
-    appendField(out, "remote_address", u->remote_address);
-    appendField(out, "remote_port", uint64_t{u->remote_port});
+    appendSocket(out, *u);
     appendField(out, "packets_sent", u->packets_sent);
     appendField(out, "bytes_sent", u->bytes_sent);
     appendField(out, "packets_received", u->packets_received);
@@ -175,12 +181,7 @@ std::string toJson(const telemetry::Event& e) {
   } else if (const auto* t = std::get_if<telemetry::TcpEvent>(&e)) {
     appendField(out, "protocol", "tcp");
     appendField(out, "thread", uint64_t{t->pid});
-    appendField(out, "uid", uint64_t{t->uid});
-    appendField(out, "comm", t->comm);
-    appendField(out, "local_address", t->local_address);
-    appendField(out, "local_port", uint64_t{t->local_port});
-    appendField(out, "remote_address", t->remote_address);
-    appendField(out, "remote_port", uint64_t{t->remote_port});
+    appendSocket(out, *t);
     appendField(out, "netns", uint64_t{t->netns});
     appendField(out, "cgroup_id", t->cgroup_id);
     if (t->kind == telemetry::TcpEvent::Kind::kClose) {
