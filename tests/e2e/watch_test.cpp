@@ -46,6 +46,51 @@ TEST(Watch, PrintsExecsAsJsonLinesAndStopsOnSigint) {
   EXPECT_NE(lines.out().find("/bin/true watch-marker-2"), std::string::npos) << lines.out();
 }
 
+// TCP events and UDP flows (printed when watch stops, at the latest).
+TEST(Watch, PrintsTcpEventsAndUdpFlows) {
+  TempDir dir;
+  Subprocess watch({DEMARC_BINARY, "watch", "--json", "--type", "tcp", "--type", "udp"},
+                   dir.path());
+  ASSERT_TRUE(watch.waitForErr("Ctrl-C to stop", 20s)) << watch.err();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string tcp_port = std::to_string(ntohs(addr.sin_port));
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  int server = ::accept(listener, nullptr, nullptr);
+  for (int fd : {client, server, listener}) ::close(fd);
+  // A datagram to a socket of our own: one flow out, one in.
+  int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in own{};
+  own.sin_family = AF_INET;
+  own.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t own_len = sizeof(own);
+  ASSERT_EQ(::bind(udp, reinterpret_cast<sockaddr*>(&own), own_len), 0);
+  ASSERT_EQ(::getsockname(udp, reinterpret_cast<sockaddr*>(&own), &own_len), 0);
+  ASSERT_EQ(::sendto(udp, "ping", 4, 0, reinterpret_cast<sockaddr*>(&own), own_len), 4);
+  char buf[8];
+  ASSERT_EQ(::recv(udp, buf, sizeof(buf), 0), 4);
+  ::close(udp);
+  std::string udp_port = std::to_string(ntohs(own.sin_port));
+  ASSERT_TRUE(watch.waitForOut("\"remote_port\":" + tcp_port, 10s)) << watch.out();
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(), 0) << watch.err();
+  std::string out = watch.out();
+  EXPECT_NE(out.find("\"type\":\"connect\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"type\":\"accept\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"type\":\"udp\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"remote_port\":" + udp_port + ",\"packets_sent\":1,\"bytes_sent\":4"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("\"type\":\"exec\""), std::string::npos);
+}
+
 // `demarc run` seals the same events as evidence that verifies.
 TEST(Run, SealsProcessEvents) {
   TempDir dir;
