@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace demarc {
 
@@ -25,6 +27,19 @@ constexpr std::string_view trimSpace(std::string_view s) {
   while (!s.empty() && kSpace.find(s.front()) != std::string_view::npos) s.remove_prefix(1);
   while (!s.empty() && kSpace.find(s.back()) != std::string_view::npos) s.remove_suffix(1);
   return s;
+}
+
+// s cut at every sep ("a,,b" gives "a", "", "b"; "" gives one empty field).
+inline std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (true) {
+    size_t next = s.find(sep, pos);
+    out.emplace_back(s.substr(pos, next == std::string_view::npos ? s.npos : next - pos));
+    if (next == std::string_view::npos) break;
+    pos = next + 1;
+  }
+  return out;
 }
 
 }  // namespace demarc

@@ -19,18 +19,6 @@ constexpr std::array<std::string_view, 5> kUnitDirs = {
     "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
     "/usr/lib/systemd/system", "/lib/systemd/system"};
 
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (true) {
-    size_t next = s.find(sep, pos);
-    out.emplace_back(s.substr(pos, next == std::string_view::npos ? s.npos : next - pos));
-    if (next == std::string_view::npos) break;
-    pos = next + 1;
-  }
-  return out;
-}
-
 std::string basenameOf(std::string_view path) {
   size_t slash = path.rfind('/');
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
@@ -86,41 +74,6 @@ std::vector<DatabaseLine> parseColonDatabase(std::string_view text, const std::s
       return;
     }
     out.push_back(std::move(entry));
-  });
-  return out;
-}
-
-std::vector<MountEntry> parseMountTable(std::string_view text, const std::string& path) {
-  std::vector<MountEntry> out;
-  auto unescape = [](std::string_view s) {  // fstab and /proc/mounts write ' ' as \040
-    std::string r;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
-        r.push_back(
-            static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-        i += 3;
-      } else {
-        r.push_back(s[i]);
-      }
-    }
-    return r;
-  };
-  forEachLine(text, [&](std::string_view line, size_t line_no) {
-    std::vector<std::string> fields;
-    size_t pos = 0;
-    while (pos < line.size()) {
-      size_t start = line.find_first_not_of(" \t", pos);
-      if (start == std::string_view::npos) break;
-      if (fields.empty() && line[start] == '#') return;
-      size_t end = line.find_first_of(" \t", start);
-      if (end == std::string_view::npos) end = line.size();
-      fields.push_back(unescape(line.substr(start, end - start)));
-      pos = end;
-    }
-    if (fields.size() < 4) return;
-    MountEntry e{fields[0], fields[1], fields[2], split(fields[3], ','),
-                 path + ":" + std::to_string(line_no)};
-    out.push_back(std::move(e));
   });
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include "agent/core/clock.h"
 #include "agent/core/host_root.h"
+#include "agent/core/mount_table.h"
 #include "agent/core/result.h"
 #include "agent/posture/apt.h"
 #include "agent/posture/cve_feed.h"
@@ -51,14 +52,6 @@ struct AccountDatabases {
   std::vector<DatabaseLine> passwd, group, shadow;
   std::vector<std::string> problems;
   uint32_t uid_min = 1000;  // from login.defs
-};
-
-struct MountEntry {
-  std::string device;
-  std::string mount_point;
-  std::string fstype;
-  std::vector<std::string> options;
-  std::string source;  // "/proc/self/mounts:12" or "/etc/fstab:4"
 };
 
 // What systemd would say about unit files, read from the unit folders.
@@ -154,6 +147,5 @@ class ScanContext {
 // Parsers the context uses, exposed for tests and fuzzing.
 std::vector<DatabaseLine> parseColonDatabase(std::string_view text, const std::string& path,
                                              size_t min_fields, std::vector<std::string>* problems);
-std::vector<MountEntry> parseMountTable(std::string_view text, const std::string& path);
 
 }  // namespace demarc::posture

@@ -8,8 +8,8 @@
 namespace demarc::telemetry {
 
 // Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
-// /sys/fs/cgroup/unified on hybrid hosts), from a mountinfo file.
-Result<std::string> cgroup2Mount(const std::string& mountinfo = "/proc/self/mountinfo");
+// /sys/fs/cgroup/unified on hybrid hosts), from a mount table.
+Result<std::string> cgroup2Mount(const std::string& mounts = "/proc/self/mounts");
 
 // The id the kernel gives the cgroup at `path` (as in /proc/PID/cgroup:
 // "/system.slice/ssh.service") under `mount`: its directory's inode number.

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t rows = 0;
   (void)demarc::posture::parseProcNet(text, "tcp", 4, &rows);
   (void)demarc::posture::parseProcNet(text, "udp", 6, &rows);
-  (void)demarc::posture::parseMountTable(text, "/etc/fstab");
+  (void)demarc::parseMountTable(text, "/etc/fstab");
   (void)demarc::posture::parseColonDatabase(text, "/etc/passwd", 7, &problems);
   (void)demarc::posture::parseOsRelease(text);
   (void)demarc::posture::parseRpmHeader(text);

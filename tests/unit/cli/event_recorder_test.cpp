@@ -15,16 +15,15 @@
 namespace demarc::cli {
 namespace {
 
-TEST(Cgroups, FindsTheCgroup2MountInMountinfo) {
+TEST(Cgroups, FindsTheCgroup2MountInTheMountTable) {
   testing::TempDir dir;
-  std::ofstream(dir / "mountinfo")
-      << "22 1 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n"
-         "30 25 0:26 / /sys/fs/cgroup/with\\040space rw,nosuid shared:9 - cgroup2 cgroup2 rw\n";
-  auto mount = telemetry::cgroup2Mount((dir / "mountinfo").string());
+  std::ofstream(dir / "mounts") << "proc /proc proc rw,nosuid 0 0\n"
+                                   "cgroup2 /sys/fs/cgroup/with\\040space cgroup2 rw,nosuid 0 0\n";
+  auto mount = telemetry::cgroup2Mount((dir / "mounts").string());
   ASSERT_TRUE(mount.ok()) << mount.error().message();
   EXPECT_EQ(*mount, "/sys/fs/cgroup/with space");
 
-  std::ofstream(dir / "none") << "22 1 0:21 / /proc rw - proc proc rw\n";
+  std::ofstream(dir / "none") << "proc /proc proc rw 0 0\n";
   auto none = telemetry::cgroup2Mount((dir / "none").string());
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message().find("no cgroup2"), std::string::npos);
