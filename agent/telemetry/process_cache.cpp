@@ -128,15 +128,14 @@ void ProcessCache::apply(const Event& event) {
       ++unknown_;
       return;
     }
-    it->second.exited_at = std::max<uint64_t>(x->ktime, 1);
+    it->second.info.exited_at = std::max<uint64_t>(x->ktime, 1);
   }
 }
 
 void ProcessCache::expire(uint64_t now) {
   for (auto it = procs_.begin(); it != procs_.end();) {
-    const auto& p = it->second;
+    const auto& p = it->second.info;
     if (p.exited_at != 0 && now > p.exited_at && now - p.exited_at > grace_ns_) {
-      order_.erase(it->first);
       it = procs_.erase(it);
     } else {
       ++it;
@@ -146,7 +145,7 @@ void ProcessCache::expire(uint64_t now) {
 
 const ProcessInfo* ProcessCache::find(uint32_t tgid) const {
   auto it = procs_.find(tgid);
-  return it == procs_.end() ? nullptr : &it->second;
+  return it == procs_.end() ? nullptr : &it->second.info;
 }
 
 std::vector<Ancestor> ProcessCache::ancestry(uint32_t tgid, size_t depth) const {
@@ -166,33 +165,29 @@ ProcessCacheStats ProcessCache::stats() const { return {procs_.size(), evicted_,
 void ProcessCache::put(ProcessInfo info) {
   uint32_t tgid = info.tgid;
   if (procs_.find(tgid) == procs_.end() && procs_.size() >= capacity_) makeRoom();
-  procs_[tgid] = std::move(info);
-  order_[tgid] = ++sequence_;
+  procs_[tgid] = Entry{std::move(info), ++sequence_};
 }
 
 void ProcessCache::makeRoom() {
   // The longest-exited entry first; failing that, the oldest live one.
   auto victim = procs_.end();
   for (auto it = procs_.begin(); it != procs_.end(); ++it) {
-    if (it->second.exited_at != 0 &&
-        (victim == procs_.end() || it->second.exited_at < victim->second.exited_at)) {
+    uint64_t exited = it->second.info.exited_at;
+    if (exited != 0 && (victim == procs_.end() || exited < victim->second.info.exited_at)) {
       victim = it;
     }
   }
   if (victim == procs_.end()) {
     uint64_t oldest = std::numeric_limits<uint64_t>::max();
     for (auto it = procs_.begin(); it != procs_.end(); ++it) {
-      uint64_t seq = order_[it->first];
-      if (seq < oldest) {
-        oldest = seq;
+      if (it->second.sequence < oldest) {
+        oldest = it->second.sequence;
         victim = it;
       }
     }
     ++evicted_;
   }
-  if (victim == procs_.end()) return;
-  order_.erase(victim->first);
-  procs_.erase(victim);
+  if (victim != procs_.end()) procs_.erase(victim);
 }
 
 }  // namespace demarc::telemetry

@@ -75,8 +75,11 @@ class ProcessCache {
   std::string boot_id_;
   size_t capacity_;
   uint64_t grace_ns_;
-  std::unordered_map<uint32_t, ProcessInfo> procs_;
-  std::unordered_map<uint32_t, uint64_t> order_;  // tgid -> insertion sequence
+  struct Entry {
+    ProcessInfo info;
+    uint64_t sequence = 0;  // when it was put: the oldest live entry goes first
+  };
+  std::unordered_map<uint32_t, Entry> procs_;
   uint64_t sequence_ = 0;
   uint64_t evicted_ = 0;
   uint64_t unknown_ = 0;
