@@ -74,6 +74,27 @@ struct {
   __type(value, __u8);
 } filter_cgroup SEC(".maps");
 
+#define DM_AF_INET 2
+#define DM_AF_INET6 10
+
+// A socket's bound (local) and connected (remote) address into 16 bytes;
+// IPv4 fills the first 4 (the caller zeroes the rest).
+static __always_inline void sock_local_addr(const struct sock* sk, __u16 family, __u8* out) {
+  if (family == DM_AF_INET) {
+    BPF_CORE_READ_INTO((__u32*)out, sk, __sk_common.skc_rcv_saddr);
+  } else {
+    BPF_CORE_READ_INTO((__u8(*)[16])out, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+  }
+}
+
+static __always_inline void sock_remote_addr(const struct sock* sk, __u16 family, __u8* out) {
+  if (family == DM_AF_INET) {
+    BPF_CORE_READ_INTO((__u32*)out, sk, __sk_common.skc_daddr);
+  } else {
+    BPF_CORE_READ_INTO((__u8(*)[16])out, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+  }
+}
+
 static __always_inline void count(void* map, __u32 type) {
   __u64* n = bpf_map_lookup_elem(map, &type);
   if (n) *n += 1;

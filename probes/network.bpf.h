@@ -10,9 +10,6 @@
 #include "common.bpf.h"
 #include "network.h"
 
-#define DM_AF_INET 2
-#define DM_AF_INET6 10
-
 struct sock_owner {
   __u32 tgid;
   __u32 pid;
@@ -85,13 +82,8 @@ static __always_inline void emit_tcp(const struct sock* sk, __u16 family, __u32 
   e->pad = 0;
   __builtin_memset(e->laddr, 0, sizeof(e->laddr));
   __builtin_memset(e->raddr, 0, sizeof(e->raddr));
-  if (family == DM_AF_INET) {
-    BPF_CORE_READ_INTO((__u32*)e->laddr, sk, __sk_common.skc_rcv_saddr);
-    BPF_CORE_READ_INTO((__u32*)e->raddr, sk, __sk_common.skc_daddr);
-  } else {
-    BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-    BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-  }
+  sock_local_addr(sk, family, e->laddr);
+  sock_remote_addr(sk, family, e->raddr);
   e->cgroup_id = o->cgroup_id;
   e->start_ktime = o->start_ktime;
   e->bytes_sent = 0;

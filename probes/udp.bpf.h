@@ -55,7 +55,7 @@ static __always_inline int remember_peer(struct bpf_sock_addr* ctx, bool v6) {
   p->set = 1;
   p->port = bpf_ntohs((__u16)ctx->user_port);
   if (v6) {
-    p->family = 10;  // AF_INET6
+    p->family = DM_AF_INET6;
     __u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2],
           a3 = ctx->user_ip6[3];
     __builtin_memcpy(p->addr, &a0, 4);
@@ -63,7 +63,7 @@ static __always_inline int remember_peer(struct bpf_sock_addr* ctx, bool v6) {
     __builtin_memcpy(p->addr + 8, &a2, 4);
     __builtin_memcpy(p->addr + 12, &a3, 4);
   } else {
-    p->family = 2;  // AF_INET
+    p->family = DM_AF_INET;
     __u32 a = ctx->user_ip4;
     __builtin_memset(p->addr, 0, sizeof(p->addr));
     __builtin_memcpy(p->addr, &a, 4);
@@ -84,7 +84,7 @@ static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
   if (ret < 0) return 0;
   if (BPF_CORE_READ(sk, sk_protocol) != DM_IPPROTO_UDP) return 0;
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  if (family != 2 && family != 10) return 0;
+  if (family != DM_AF_INET && family != DM_AF_INET6) return 0;
   struct udp_peer* peer = bpf_sk_storage_get(&udp_peers, sk, 0, 0);
   if (current_ignored()) {
     if (peer) peer->set = 0;
@@ -95,11 +95,7 @@ static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
   k.tgid = id >> 32;
   k.family = family;
   k.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-  if (family == 2) {
-    BPF_CORE_READ_INTO((__u32*)k.laddr, sk, __sk_common.skc_rcv_saddr);
-  } else {
-    BPF_CORE_READ_INTO(&k.laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-  }
+  sock_local_addr(sk, family, k.laddr);
   if (peer && peer->set) {
     // An address given to sendmsg or returned by recvmsg. On an IPv6
     // socket it may be an IPv4 one (sendto with an AF_INET address).
@@ -107,18 +103,14 @@ static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
     k.rport = peer->port;
     if (peer->family == family) {
       __builtin_memcpy(k.raddr, peer->addr, 16);
-    } else if (peer->family == 2) {  // as an IPv4-mapped IPv6 address
+    } else if (peer->family == DM_AF_INET) {  // as an IPv4-mapped IPv6 address
       k.raddr[10] = 0xff;
       k.raddr[11] = 0xff;
       __builtin_memcpy(k.raddr + 12, peer->addr, 4);
     }
   } else {
     k.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-    if (family == 2) {
-      BPF_CORE_READ_INTO((__u32*)k.raddr, sk, __sk_common.skc_daddr);
-    } else {
-      BPF_CORE_READ_INTO(&k.raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-    }
+    sock_remote_addr(sk, family, k.raddr);
   }
   void* flows = udp_active ? (void*)&udp_flows_1 : (void*)&udp_flows_0;
   struct udp_flow_value* v = bpf_map_lookup_elem(flows, &k);
