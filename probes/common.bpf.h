@@ -66,7 +66,7 @@ struct {
   __type(value, __u8);
 } filter_uid SEC(".maps");
 
-// cgroup id -> 1: ignore its subtree, 2: report only subtrees marked 2.
+// cgroup id -> DM_CGROUP_IGNORED or DM_CGROUP_ONLY, for its subtree.
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 256);
@@ -171,8 +171,8 @@ static __always_inline bool current_ignored(void) {
   }
   if (filter_flags & (DM_FILTER_IGNORE_CGROUP | DM_FILTER_ONLY_CGROUP)) {
     __u8 mark = cgroup_mark();
-    if (mark == 1) return true;
-    if ((filter_flags & DM_FILTER_ONLY_CGROUP) && mark != 2) return true;
+    if (mark == DM_CGROUP_IGNORED) return true;
+    if ((filter_flags & DM_FILTER_ONLY_CGROUP) && mark != DM_CGROUP_ONLY) return true;
   }
   return false;
 }

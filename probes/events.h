@@ -32,8 +32,11 @@ struct dm_header {
 /* Filter switches (rodata filter_flags): which filter maps are consulted. */
 #define DM_FILTER_IGNORE_COMM 1u   /* filter_comm: these comms are not reported */
 #define DM_FILTER_IGNORE_UID 2u    /* filter_uid: nor these uids */
-#define DM_FILTER_IGNORE_CGROUP 4u /* filter_cgroup value 1: nor these cgroup subtrees */
-#define DM_FILTER_ONLY_CGROUP 8u   /* filter_cgroup value 2: only these subtrees */
+#define DM_FILTER_IGNORE_CGROUP 4u /* filter_cgroup DM_CGROUP_IGNORED: nor these subtrees */
+#define DM_FILTER_ONLY_CGROUP 8u   /* filter_cgroup DM_CGROUP_ONLY: only these subtrees */
+/* Values of filter_cgroup entries. */
+#define DM_CGROUP_IGNORED 1
+#define DM_CGROUP_ONLY 2
 /* Levels of the cgroup hierarchy the subtree filters look up from a task. */
 #define DM_CGROUP_LEVELS 8
 

@@ -129,8 +129,8 @@ Result<void> fillFilters(telemetry_bpf& skel, const EventFilters& f) {
       return r;
     }
   }
-  for (const auto& [ids, mark] :
-       {std::pair{&f.ignore_cgroups, uint8_t{1}}, std::pair{&f.only_cgroups, uint8_t{2}}}) {
+  for (const auto& [ids, mark] : {std::pair{&f.ignore_cgroups, uint8_t{DM_CGROUP_IGNORED}},
+                                  std::pair{&f.only_cgroups, uint8_t{DM_CGROUP_ONLY}}}) {
     for (uint64_t id : *ids) {
       if (auto r =
               put(skel.maps.filter_cgroup, &id, sizeof(id), mark, "cgroup " + std::to_string(id));
