@@ -6,14 +6,16 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <functional>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "agent/core/files.h"
 
@@ -60,47 +62,91 @@ class Sink {
 
 constexpr size_t kChunk = 1 << 16;
 
-Status gunzip(std::string_view data, Sink& sink) {
+// Where decoders get their input: one buffer, or a file read in pieces so
+// that a large compressed list is never held whole (not even mapped: mapped
+// pages count in the agent's resident size).
+class Input {
+ public:
+  explicit Input(std::string_view data) : rest_(data) {}
+  explicit Input(int fd) : fd_(fd), buffer_(kReadSize) {}
+
+  // The next piece of input, at most max bytes; empty at the end, after
+  // which eof() is true.
+  Result<std::string_view> next(size_t max = SIZE_MAX) {
+    if (fd_ < 0) {
+      std::string_view piece = rest_.substr(0, std::min(max, rest_.size()));
+      rest_.remove_prefix(piece.size());
+      eof_ = piece.empty();
+      return piece;
+    }
+    for (;;) {
+      ssize_t n = ::read(fd_, buffer_.data(), std::min(max, buffer_.size()));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errnoError("read", errno);
+      eof_ = n == 0;
+      return std::string_view(buffer_.data(), static_cast<size_t>(n));
+    }
+  }
+  bool eof() const { return eof_; }
+
+ private:
+  static constexpr size_t kReadSize = 1 << 18;
+  std::string_view rest_;
+  int fd_ = -1;
+  std::vector<char> buffer_;
+  bool eof_ = false;
+};
+
+Status gunzip(Input& input, Sink& sink) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Error(ErrorCode::kInternal, "zlib init");
   std::unique_ptr<z_stream, decltype(&inflateEnd)> guard(&zs, &inflateEnd);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
+  auto refill = [&]() -> Status {
+    DEMARC_ASSIGN_OR_RETURN(std::string_view piece, input.next(UINT_MAX));
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+    zs.avail_in = static_cast<uInt>(piece.size());
+    return okStatus();
+  };
   char buf[kChunk];
   for (;;) {
+    if (zs.avail_in == 0 && !input.eof()) DEMARC_TRY(refill());
     zs.next_out = reinterpret_cast<Bytef*>(buf);
     zs.avail_out = sizeof(buf);
     int rc = inflate(&zs, Z_NO_FLUSH);
     if (!sink.put(buf, sizeof(buf) - zs.avail_out)) return sink.status();
     if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0 && !input.eof()) DEMARC_TRY(refill());
       if (zs.avail_in == 0) return okStatus();
       // Concatenated gzip members are one stream to gzip(1).
       if (inflateReset(&zs) != Z_OK) return Error(ErrorCode::kCorrupt, "gzip: bad member");
       continue;
     }
-    if (rc != Z_OK) {
-      return Error(ErrorCode::kCorrupt,
-                   std::string("gzip: ") + (zs.msg ? zs.msg : "truncated or corrupt data"));
+    bool starved = zs.avail_in == 0 && zs.avail_out != 0;
+    if (rc == Z_OK || (rc == Z_BUF_ERROR && starved)) {
+      if (starved && input.eof()) return Error(ErrorCode::kCorrupt, "gzip: truncated data");
+      continue;
     }
-    if (zs.avail_in == 0 && zs.avail_out != 0) {
-      return Error(ErrorCode::kCorrupt, "gzip: truncated data");
-    }
+    return Error(ErrorCode::kCorrupt,
+                 std::string("gzip: ") + (zs.msg ? zs.msg : "truncated or corrupt data"));
   }
 }
 
-Status unxz(std::string_view data, Sink& sink) {
+Status unxz(Input& input, Sink& sink) {
   lzma_stream zs = LZMA_STREAM_INIT;
   if (lzma_stream_decoder(&zs, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
     return Error(ErrorCode::kInternal, "xz init");
   }
   std::unique_ptr<lzma_stream, decltype(&lzma_end)> guard(&zs, &lzma_end);
-  zs.next_in = reinterpret_cast<const uint8_t*>(data.data());
-  zs.avail_in = data.size();
   uint8_t buf[kChunk];
   for (;;) {
+    if (zs.avail_in == 0 && !input.eof()) {
+      DEMARC_ASSIGN_OR_RETURN(std::string_view piece, input.next());
+      zs.next_in = reinterpret_cast<const uint8_t*>(piece.data());
+      zs.avail_in = piece.size();
+    }
     zs.next_out = buf;
     zs.avail_out = sizeof(buf);
-    lzma_ret rc = lzma_code(&zs, zs.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
+    lzma_ret rc = lzma_code(&zs, zs.avail_in == 0 && input.eof() ? LZMA_FINISH : LZMA_RUN);
     if (!sink.put(buf, sizeof(buf) - zs.avail_out)) return sink.status();
     if (rc == LZMA_STREAM_END) return okStatus();
     if (rc != LZMA_OK) {
@@ -110,7 +156,7 @@ Status unxz(std::string_view data, Sink& sink) {
   }
 }
 
-Status unlz4(std::string_view data, Sink& sink) {
+Status unlz4(Input& input, Sink& sink) {
   LZ4F_dctx* raw = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) {
     return Error(ErrorCode::kInternal, "lz4 init");
@@ -118,32 +164,39 @@ Status unlz4(std::string_view data, Sink& sink) {
   std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> ctx(
       raw, &LZ4F_freeDecompressionContext);
   char buf[kChunk];
-  const char* in = data.data();
-  size_t left = data.size();
+  std::string_view in;
   for (;;) {
+    if (in.empty() && !input.eof()) {
+      DEMARC_ASSIGN_OR_RETURN(in, input.next());
+    }
     size_t out_size = sizeof(buf);
-    size_t in_size = left;
-    size_t hint = LZ4F_decompress(ctx.get(), buf, &out_size, in, &in_size, nullptr);
+    size_t in_size = in.size();
+    size_t hint = LZ4F_decompress(ctx.get(), buf, &out_size, in.data(), &in_size, nullptr);
     if (LZ4F_isError(hint)) {
       return Error(ErrorCode::kCorrupt, std::string("lz4: ") + LZ4F_getErrorName(hint));
     }
     if (!sink.put(buf, out_size)) return sink.status();
-    in += in_size;
-    left -= in_size;
-    if (hint == 0 && left == 0) return okStatus();  // the last frame is complete
+    in.remove_prefix(in_size);
+    if (in.empty() && !input.eof() && (hint == 0 || out_size == 0)) {
+      DEMARC_ASSIGN_OR_RETURN(in, input.next());
+    }
+    if (hint == 0 && in.empty()) return okStatus();  // the last frame is complete
     // More frames may follow a complete one; the context starts the next.
-    if (left == 0 && out_size == 0) return Error(ErrorCode::kCorrupt, "lz4: truncated data");
+    if (in.empty() && out_size == 0) return Error(ErrorCode::kCorrupt, "lz4: truncated data");
   }
 }
 
-Status bunzip2(std::string_view data, Sink& sink) {
+Status bunzip2(Input& input, Sink& sink) {
   bz_stream bz{};
   if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK) return Error(ErrorCode::kInternal, "bzip2 init");
   std::unique_ptr<bz_stream, decltype(&BZ2_bzDecompressEnd)> guard(&bz, &BZ2_bzDecompressEnd);
-  bz.next_in = const_cast<char*>(data.data());
-  bz.avail_in = static_cast<unsigned>(std::min<size_t>(data.size(), UINT_MAX));
   char buf[kChunk];
   for (;;) {
+    if (bz.avail_in == 0 && !input.eof()) {
+      DEMARC_ASSIGN_OR_RETURN(std::string_view piece, input.next(UINT_MAX));
+      bz.next_in = const_cast<char*>(piece.data());
+      bz.avail_in = static_cast<unsigned>(piece.size());
+    }
     bz.next_out = buf;
     bz.avail_out = sizeof(buf);
     int rc = BZ2_bzDecompress(&bz);
@@ -152,23 +205,28 @@ Status bunzip2(std::string_view data, Sink& sink) {
     if (rc != BZ_OK) {
       return Error(ErrorCode::kCorrupt, "bzip2: corrupt data (code " + std::to_string(rc) + ")");
     }
-    if (bz.avail_in == 0 && bz.avail_out != 0) {
+    if (bz.avail_in == 0 && bz.avail_out != 0 && input.eof()) {
       return Error(ErrorCode::kCorrupt, "bzip2: truncated data");
     }
   }
 }
 
-Status unzstd(std::string_view data, Sink& sink) {
+Status unzstd(Input& input, Sink& sink) {
   std::unique_ptr<ZSTD_DStream, decltype(&ZSTD_freeDStream)> ds(ZSTD_createDStream(),
                                                                 &ZSTD_freeDStream);
   if (!ds) return Error(ErrorCode::kInternal, "zstd init");
-  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  ZSTD_inBuffer in{nullptr, 0, 0};
   char buf[kChunk];
   // 0 once a frame is decoded and flushed; a full output buffer means the
   // decoder may still hold output after the input is used up.
   size_t hint = 1;
   bool full = true;
-  while (in.pos < in.size || (full && hint != 0)) {
+  for (;;) {
+    if (in.pos == in.size && !input.eof()) {
+      DEMARC_ASSIGN_OR_RETURN(std::string_view piece, input.next());
+      in = {piece.data(), piece.size(), 0};
+    }
+    if (in.pos == in.size && input.eof() && !(full && hint != 0)) break;
     ZSTD_outBuffer o{buf, sizeof(buf), 0};
     hint = ZSTD_decompressStream(ds.get(), &o, &in);
     if (ZSTD_isError(hint)) {
@@ -179,6 +237,28 @@ Status unzstd(std::string_view data, Sink& sink) {
   }
   if (hint != 0) return Error(ErrorCode::kCorrupt, "zstd: truncated data");
   return okStatus();
+}
+
+Status decode(Input& input, Compression kind, Sink& sink) {
+  switch (kind) {
+    case Compression::kGzip:
+      return gunzip(input, sink);
+    case Compression::kXz:
+      return unxz(input, sink);
+    case Compression::kLz4:
+      return unlz4(input, sink);
+    case Compression::kBzip2:
+      return bunzip2(input, sink);
+    case Compression::kZstd:
+      return unzstd(input, sink);
+    case Compression::kNone:
+      break;
+  }
+  for (;;) {
+    DEMARC_ASSIGN_OR_RETURN(std::string_view piece, input.next(kChunk));
+    if (piece.empty()) return okStatus();
+    if (!sink.put(piece.data(), piece.size())) return sink.status();
+  }
 }
 
 // A consumer that keeps everything, for the whole-buffer forms.
@@ -204,26 +284,8 @@ Compression compressionOf(const std::filesystem::path& path) {
 Status decompressChunks(std::string_view data, Compression kind, const ChunkConsumer& consume,
                         size_t max_output) {
   Sink sink(consume, max_output);
-  switch (kind) {
-    case Compression::kGzip:
-      return gunzip(data, sink);
-    case Compression::kXz:
-      return unxz(data, sink);
-    case Compression::kLz4:
-      return unlz4(data, sink);
-    case Compression::kBzip2:
-      return bunzip2(data, sink);
-    case Compression::kZstd:
-      return unzstd(data, sink);
-    case Compression::kNone:
-      break;
-  }
-  while (!data.empty()) {
-    size_t n = std::min(data.size(), kChunk);
-    if (!sink.put(data.data(), n)) return sink.status();
-    data.remove_prefix(n);
-  }
-  return okStatus();
+  Input input(data);
+  return decode(input, kind, sink);
 }
 
 Result<std::string> decompress(std::string_view data, Compression kind, size_t max_output) {
@@ -234,8 +296,6 @@ Result<std::string> decompress(std::string_view data, Compression kind, size_t m
 
 Status readMaybeCompressedChunks(const HostRoot& root, std::string_view host_path,
                                  const ChunkConsumer& consume, size_t max_output) {
-  // The compressed file is mapped, not copied: the main Debian list is ~19 MB
-  // of lz4, and its pages can be dropped again under memory pressure.
   std::string where = root.path(host_path).string();
   DEMARC_ASSIGN_OR_RETURN(UniqueFd fd, root.open(host_path));
   struct stat st {};
@@ -243,17 +303,12 @@ Status readMaybeCompressedChunks(const HostRoot& root, std::string_view host_pat
   if (!S_ISREG(st.st_mode)) {
     return Error(ErrorCode::kInvalidArgument, "not a regular file").withContext(where);
   }
-  auto size = static_cast<size_t>(st.st_size);
-  if (size > max_output) return tooLarge(max_output).withContext(where);
-  Compression kind = compressionOf(std::filesystem::path(host_path));
-  if (size == 0) return decompressChunks({}, kind, consume, max_output);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-  if (map == MAP_FAILED) return errnoError("mmap", errno).withContext(where);
-  std::unique_ptr<void, std::function<void(void*)>> unmap(map,
-                                                          [size](void* p) { ::munmap(p, size); });
-  ::madvise(map, size, MADV_SEQUENTIAL);
-  auto status = decompressChunks(std::string_view(static_cast<const char*>(map), size), kind,
-                                 consume, max_output);
+  if (static_cast<size_t>(st.st_size) > max_output) return tooLarge(max_output).withContext(where);
+  // The main Debian list is ~19 MB of lz4: read and decoded a piece at a time.
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  Sink sink(consume, max_output);
+  Input input(fd.get());
+  auto status = decode(input, compressionOf(std::filesystem::path(host_path)), sink);
   if (!status.ok()) return status.error().withContext(where);
   return status;
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <vector>
 
 #include "agent/core/files.h"
 
@@ -65,6 +66,34 @@ Result<std::string> HostRoot::read(std::string_view host_path, size_t max_bytes)
   if (isLive()) return readFilePrefix(path(host_path), max_bytes);
   DEMARC_ASSIGN_OR_RETURN(UniqueFd fd, open(host_path));
   return readFdPrefix(fd.get(), max_bytes, path(host_path));
+}
+
+Status HostRoot::forEachLine(std::string_view host_path,
+                             const std::function<void(std::string_view, size_t)>& fn,
+                             size_t max_line) const {
+  DEMARC_ASSIGN_OR_RETURN(UniqueFd fd, open(host_path));
+  std::string pending;
+  std::vector<char> buf(64 * 1024);
+  size_t line_no = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errnoError("read " + path(host_path).string(), errno);
+    if (n == 0) break;
+    pending.append(buf.data(), static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      fn(std::string_view(pending).substr(start, nl - start), ++line_no);
+    }
+    pending.erase(0, start);
+    if (pending.size() > max_line) {
+      return Error(ErrorCode::kInvalidArgument,
+                   path(host_path).string() + ": line " + std::to_string(line_no + 1) +
+                       " is longer than " + std::to_string(max_line) + " bytes");
+    }
+  }
+  if (!pending.empty()) fn(pending, ++line_no);
+  return okStatus();
 }
 
 Result<struct stat> HostRoot::lstat(std::string_view host_path) const {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,14 @@ class HostRoot {
   Result<std::string> read(std::string_view host_path, size_t max_bytes = 1 << 20) const;
   // Same, first line only, without its newline and surrounding blanks.
   Result<std::string> readLine(std::string_view host_path) const;
+
+  // Calls fn(line, line_no) for each line of a host file (without its
+  // newline), reading a piece at a time: for tables that can be large, such
+  // as /proc/net/tcp with every TIME_WAIT socket of the host. A line longer
+  // than max_line bytes is an error that names the file and line.
+  Status forEachLine(std::string_view host_path,
+                     const std::function<void(std::string_view line, size_t line_no)>& fn,
+                     size_t max_line = 64 * 1024) const;
 
   // Opens a host path; under an image root every symlink resolves inside it.
   Result<UniqueFd> open(std::string_view host_path, int flags = O_RDONLY) const;

@@ -138,34 +138,44 @@ std::string_view exposureName(Exposure e) {
   return "unknown";
 }
 
+namespace {
+
+// One row of a /proc/net table: a listening socket is added to out.
+void parseProcNetRow(std::string_view line, size_t line_no, std::string_view protocol, int family,
+                     std::vector<SocketEntry>& out, size_t* malformed_rows) {
+  if (line_no == 1) return;  // the column names
+  auto f = fields(line);
+  if (f.empty()) return;
+  // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+  if (f.size() < 10) {
+    if (malformed_rows) ++*malformed_rows;
+    return;
+  }
+  std::string_view state = f[3];
+  if (state != (protocol == "tcp" ? kTcpListen : kUdpUnconnected)) return;
+  SocketEntry entry;
+  entry.protocol = std::string(protocol);
+  entry.family = family;
+  size_t colon = f[1].find(':');
+  uint32_t port = 0;
+  if (colon == std::string_view::npos ||
+      !parseAddress(f[1].substr(0, colon), family, entry.address) ||
+      !parseNumber(f[1].substr(colon + 1), port, 16) || port > 0xffff ||
+      !parseNumber(f[7], entry.uid) || !parseNumber(f[9], entry.inode)) {
+    if (malformed_rows) ++*malformed_rows;
+    return;
+  }
+  entry.port = static_cast<uint16_t>(port);
+  out.push_back(std::move(entry));
+}
+
+}  // namespace
+
 std::vector<SocketEntry> parseProcNet(std::string_view text, std::string_view protocol, int family,
                                       size_t* malformed_rows) {
   std::vector<SocketEntry> out;
   forEachLine(text, [&](std::string_view line, size_t line_no) {
-    if (line_no == 1) return;  // the column names
-    auto f = fields(line);
-    if (f.empty()) return;
-    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
-    if (f.size() < 10) {
-      if (malformed_rows) ++*malformed_rows;
-      return;
-    }
-    std::string_view state = f[3];
-    if (state != (protocol == "tcp" ? kTcpListen : kUdpUnconnected)) return;
-    SocketEntry entry;
-    entry.protocol = std::string(protocol);
-    entry.family = family;
-    size_t colon = f[1].find(':');
-    uint32_t port = 0;
-    if (colon == std::string_view::npos ||
-        !parseAddress(f[1].substr(0, colon), family, entry.address) ||
-        !parseNumber(f[1].substr(colon + 1), port, 16) || port > 0xffff ||
-        !parseNumber(f[7], entry.uid) || !parseNumber(f[9], entry.inode)) {
-      if (malformed_rows) ++*malformed_rows;
-      return;
-    }
-    entry.port = static_cast<uint16_t>(port);
-    out.push_back(std::move(entry));
+    parseProcNetRow(line, line_no, protocol, family, out, malformed_rows);
   });
   return out;
 }
@@ -186,20 +196,23 @@ Result<ListenerScan> scanListeners(const HostRoot& root) {
                                       {"/proc/net/udp6", "udp", 6}};
   std::vector<SocketEntry> sockets;
   for (const Table& t : kTables) {
-    auto text = root.read(t.path, 64ULL << 20);
-    if (!text.ok()) {
+    // Read row by row: the TCP tables list every socket of the host, and
+    // tens of thousands in TIME_WAIT are common on a busy server.
+    size_t malformed = 0;
+    auto read = root.forEachLine(t.path, [&](std::string_view line, size_t line_no) {
+      parseProcNetRow(line, line_no, t.protocol, t.family, sockets, &malformed);
+    });
+    if (!read.ok()) {
       // No IPv6 in this kernel, for example.
-      if (text.error().code() != ErrorCode::kNotFound)
-        scan.problems.push_back(text.error().message());
+      if (read.error().code() != ErrorCode::kNotFound) {
+        scan.problems.push_back(read.error().message());
+      }
       continue;
     }
-    size_t malformed = 0;
-    auto entries = parseProcNet(*text, t.protocol, t.family, &malformed);
     if (malformed > 0) {
       scan.problems.push_back(std::string(t.path) + ": " + std::to_string(malformed) +
                               " rows not understood");
     }
-    sockets.insert(sockets.end(), entries.begin(), entries.end());
   }
   auto owners = socketOwners(root, scan.problems);
   std::error_code ec;

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "tests/support/compress.h"
 #include "tests/support/temp_dir.h"
 
@@ -132,6 +134,33 @@ TEST(Decompress, ByFileExtension) {
   auto r = readMaybeCompressed(root, "/y_Packages.xz");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("y_Packages.xz"), std::string::npos);
+}
+
+// Files are read a piece at a time (256 KiB): input that does not compress
+// well spans many reads, and a frame or member may end anywhere in a piece.
+TEST(Decompress, LargeFilesStreamAcrossReads) {
+  std::mt19937_64 rng(42);
+  std::string plain;
+  while (plain.size() < (3u << 20)) plain += std::to_string(rng()) + "\n";
+  testing::TempDir dir;
+  HostRoot root(dir.path());
+  std::string two_members = gzip(plain.substr(0, 1000003)) + gzip(plain.substr(1000003));
+  for (const auto& [name, data] :
+       {std::pair{std::string("a.gz"), two_members}, std::pair{std::string("a.xz"), xz(plain)},
+        std::pair{std::string("a.lz4"), lz4(plain)}, std::pair{std::string("a.bz2"), bzip2(plain)},
+        std::pair{std::string("a.zst"), zstd(plain)}, std::pair{std::string("a"), plain}}) {
+    ASSERT_GT(data.size(), 1u << 20) << name;
+    dir.write(name, data);
+    auto whole = readMaybeCompressed(root, "/" + name);
+    ASSERT_TRUE(whole.ok()) << name << ": " << whole.error().message();
+    EXPECT_TRUE(*whole == plain) << name;
+    if (name == "a") continue;
+    dir.write("cut-" + name, data.substr(0, data.size() - 1000));
+    auto cut = readMaybeCompressed(root, "/cut-" + name);
+    ASSERT_FALSE(cut.ok()) << name;
+    EXPECT_EQ(cut.error().code(), ErrorCode::kCorrupt) << cut.error().message();
+    EXPECT_NE(cut.error().message().find("cut-" + name), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -27,6 +27,41 @@ TEST(HostRoot, ReadIsBoundedAndErrorsNameThePath) {
   EXPECT_NE(missing.error().message().find("etc/missing"), std::string::npos);
 }
 
+// Lines come whole even where a line spans two reads (64 KiB each); the
+// last line needs no newline; an endless line is an error, not a memory
+// hog.
+TEST(HostRoot, ForEachLineReadsInPieces) {
+  testing::TempDir dir;
+  std::string text;
+  for (int i = 1; i <= 20000; ++i)
+    text += "row " + std::to_string(i) + " " + std::string(i % 7, 'x') + "\n";
+  text += "last without newline";
+  dir.write("proc/net/tcp", text);
+  HostRoot root(dir.path());
+  std::string joined;
+  size_t lines = 0;
+  auto status = root.forEachLine("/proc/net/tcp", [&](std::string_view line, size_t line_no) {
+    EXPECT_EQ(line_no, ++lines);
+    EXPECT_EQ(line.find('\n'), std::string_view::npos);
+    joined.append(line);
+    joined.push_back('\n');
+  });
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(lines, 20001u);
+  EXPECT_EQ(joined, text + "\n");
+
+  dir.write("proc/net/udp", "header\n" + std::string(200000, 'a') + "\n");
+  auto endless = root.forEachLine(
+      "/proc/net/udp", [](std::string_view, size_t) {}, 100000);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_NE(endless.error().message().find("proc/net/udp: line 2 is longer than 100000 bytes"),
+            std::string::npos)
+      << endless.error().message();
+  auto missing = root.forEachLine("/proc/net/raw", [](std::string_view, size_t) {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
 // An image's symlinks resolve inside the image, never on the scanning host.
 TEST(HostRoot, SymlinksStayInsideTheRoot) {
   testing::TempDir dir;
