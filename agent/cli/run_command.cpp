@@ -234,6 +234,11 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   // default of one arena per thread (up to 8 per core) only keeps freed
   // memory in more places. Two arenas hold the peak down.
   ::mallopt(M_ARENA_MAX, 2);
+  // Sealed batches are megabytes each under load. A fixed threshold keeps
+  // them in their own mappings, returned on free; glibc's default raises
+  // the threshold after the first such free, and from then on they
+  // fragment the heap and hold the peak up.
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   auto signals = blockSignals();
   if (!signals.ok()) {
     std::fprintf(stderr, "demarc run: %s\n", signals.error().message().c_str());

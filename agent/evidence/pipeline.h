@@ -22,7 +22,7 @@
 namespace demarc::evidence {
 
 struct PipelineOptions {
-  uint32_t batch_max_records = 1000;
+  uint32_t batch_max_records = 10000;
   std::chrono::nanoseconds batch_max_age = std::chrono::seconds(1);
   uint32_t max_pending_records = 100000;
   // Retry backoff for a failing sink: capped exponential with full jitter.

@@ -21,7 +21,7 @@ TEST(Config, DefaultsComeFromTheSchema) {
   Config c = defaultConfig();
   EXPECT_EQ(c.agent().state_dir(), "/var/lib/demarc");
   EXPECT_EQ(c.agent().heartbeat_interval().seconds(), 60);
-  EXPECT_EQ(c.evidence().batch_max_records(), 1000u);
+  EXPECT_EQ(c.evidence().batch_max_records(), 10000u);
   EXPECT_EQ(c.evidence().batch_max_age().seconds(), 1);
   EXPECT_EQ(c.evidence().signing_key(), "/var/lib/demarc/signing.key");
   EXPECT_EQ(c.journal().path(), "/var/lib/demarc/journal");
