@@ -1,8 +1,12 @@
 #include "agent/cli/app.h"
 
+#include <google/protobuf/stubs/common.h>
+#include <google/protobuf/stubs/logging.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string>
 
 #include "agent/cli/commands.h"
 
@@ -16,9 +20,21 @@ Exit codes:
   2  usage error or invalid config
   3  runtime error: a file, key, kernel feature or endpoint failed)";
 
+// protobuf's own messages go to the agent's log. Strings in records come
+// from the kernel and from host files and need not be UTF-8; the evidence
+// JSON writer replaces what is not with U+FFFD, and protobuf, which serializes
+// every record on its way to JSON, would note each such string as an error.
+void protobufLog(google::protobuf::LogLevel level, const char* /*file*/, int /*line*/,
+                 const std::string& message) {
+  if (message.find("invalid UTF-8 data when serializing") != std::string::npos) return;
+  spdlog::log(level >= google::protobuf::LOGLEVEL_ERROR ? spdlog::level::err : spdlog::level::warn,
+              "protobuf: {}", message);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  google::protobuf::SetLogHandler(&protobufLog);
   CLI::App app{
       "demarc: evidence that the customer's side of the shared-responsibility line "
       "is done.\nChecks host posture, watches process and network activity, and seals "

@@ -28,7 +28,44 @@ bool expect(std::string_view& s, char c) {
   return true;
 }
 
+void appendDigits(int64_t v, int width, std::string& out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  for (auto n = end - buf; n < width; ++n) out.push_back('0');
+  out.append(buf, end);
+}
+
 }  // namespace
+
+void appendUtcDateTime(int64_t unix_seconds, std::string& out) {
+  // Days to a proleptic Gregorian date: Howard Hinnant's civil_from_days.
+  int64_t days = unix_seconds / 86400;
+  int64_t rem = unix_seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;                                       // [0, 146096]
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  appendDigits(year, year >= 0 ? 4 : 0, out);
+  out.push_back('-');
+  appendDigits(month, 2, out);
+  out.push_back('-');
+  appendDigits(day, 2, out);
+  out.push_back('T');
+  appendDigits(rem / 3600, 2, out);
+  out.push_back(':');
+  appendDigits(rem / 60 % 60, 2, out);
+  out.push_back(':');
+  appendDigits(rem % 60, 2, out);
+}
 
 std::string formatTime(SystemTime t) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -38,14 +75,13 @@ std::string formatTime(SystemTime t) {
     frac += 1'000'000;
     --secs;
   }
-  time_t tt = static_cast<time_t>(secs);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
+  std::string out;
+  out.reserve(27);
+  appendUtcDateTime(secs, out);
+  out.push_back('.');
+  appendDigits(frac, 6, out);
+  out.push_back('Z');
+  return out;
 }
 
 std::string formatDate(SystemTime t) { return formatTime(t).substr(0, 10); }

@@ -28,6 +28,11 @@ class RealClock : public Clock {
 
 // RFC 3339 in UTC with microseconds: 2026-11-30T21:47:05.123456Z.
 std::string formatTime(SystemTime t);
+// Appends the UTC date and time of a Unix time without a fraction or zone,
+// 2026-11-30T21:47:05, computed arithmetically (gmtime_r takes a lock and
+// reads the time zone; this is on the hot path of every record). Years
+// outside 0..9999 print as a plain number.
+void appendUtcDateTime(int64_t unix_seconds, std::string& out);
 // Accepts RFC 3339 with 'Z' or a numeric offset, with or without fraction.
 std::optional<SystemTime> parseTime(std::string_view text);
 // UTC calendar date of t: 2026-11-30.

@@ -1,20 +1,26 @@
 #include "agent/evidence/json.h"
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/reflection.h>
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
+#include "agent/core/clock.h"
 #include "agent/core/encoding.h"
 
 namespace demarc::evidence {
 namespace {
 
 namespace pb = google::protobuf;
+namespace pbu = google::protobuf::util;
 
 // Length of the valid UTF-8 sequence at s[i], or 0.
 size_t utf8Length(std::string_view s, size_t i) {
@@ -33,9 +39,21 @@ size_t utf8Length(std::string_view s, size_t i) {
   return n;
 }
 
+// True for the bytes that go into JSON as they are: printable ASCII other
+// than the quote and the backslash.
+bool plainByte(char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
 void appendString(std::string_view s, std::string& out) {
   out.push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // Runs of plain bytes, the bulk of every string, are copied at once.
+    size_t run = i;
+    while (run < s.size() && plainByte(s[run])) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     char c = s[i];
     switch (c) {
       case '"':
@@ -62,9 +80,10 @@ void appendString(std::string_view s, std::string& out) {
         break;
     }
     if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
-      out += buf;
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out.push_back(kHex[(c >> 4) & 0xf]);
+      out.push_back(kHex[c & 0xf]);
       ++i;
       continue;
     }
@@ -102,153 +121,432 @@ void appendDouble(double v, std::string& out) {
 // Nanoseconds the way protobuf prints them: none, or 3, 6 or 9 digits.
 void appendNanos(int32_t nanos, std::string& out) {
   if (nanos == 0) return;
-  char buf[16];
+  int digits = 9;
   if (nanos % 1'000'000 == 0) {
-    std::snprintf(buf, sizeof(buf), ".%03d", nanos / 1'000'000);
+    nanos /= 1'000'000;
+    digits = 3;
   } else if (nanos % 1000 == 0) {
-    std::snprintf(buf, sizeof(buf), ".%06d", nanos / 1000);
-  } else {
-    std::snprintf(buf, sizeof(buf), ".%09d", nanos);
+    nanos /= 1000;
+    digits = 6;
   }
-  out += buf;
+  out.push_back('.');
+  size_t at = out.size();
+  out.append(static_cast<size_t>(digits), '0');
+  for (size_t k = at + static_cast<size_t>(digits); nanos > 0; nanos /= 10) {
+    out[--k] = static_cast<char>('0' + nanos % 10);
+  }
 }
 
-bool appendWellKnown(const pb::Message& msg, std::string& out) {
-  const std::string& type = msg.GetDescriptor()->full_name();
-  if (type != "google.protobuf.Timestamp" && type != "google.protobuf.Duration") return false;
-  const pb::Descriptor* d = msg.GetDescriptor();
-  const pb::Reflection* r = msg.GetReflection();
-  int64_t seconds = r->GetInt64(msg, d->FindFieldByName("seconds"));
-  int32_t nanos = r->GetInt32(msg, d->FindFieldByName("nanos"));
+void appendTimeValue(bool timestamp, int64_t seconds, int32_t nanos, std::string& out) {
   out.push_back('"');
-  if (type == "google.protobuf.Duration") {
+  if (!timestamp) {
     if (seconds < 0 || nanos < 0) out.push_back('-');
     appendNumber(seconds < 0 ? -seconds : seconds, out);
     appendNanos(nanos < 0 ? -nanos : nanos, out);
     out += "s\"";
-    return true;
+    return;
   }
-  time_t tt = static_cast<time_t>(seconds);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  out += buf;
+  appendUtcDateTime(seconds, out);
   appendNanos(nanos, out);
   out += "Z\"";
+}
+
+// The JSON is written from the message's binary encoding, not through
+// reflection: generated code serializes fast, fields come in field-number
+// order with defaults left out (the order and omissions of the protobuf JSON
+// mapping), and walking the wire format with a per-type plan costs a
+// fraction of reflection's per-field lookups, which were most of the cost of
+// recording an event.
+
+enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
+
+struct Wire {
+  const char* p;
+  const char* end;
+
+  bool done() const { return p == end; }
+  bool varint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64 && p != end; shift += 7) {
+      auto b = static_cast<uint8_t>(*p++);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) return true;
+    }
+    return false;
+  }
+  template <typename T>
+  bool fixed(T& v) {
+    if (static_cast<size_t>(end - p) < sizeof(T)) return false;
+    std::memcpy(&v, p, sizeof(T));  // little-endian on every target demarc builds for
+    p += sizeof(T);
+    return true;
+  }
+  bool bytes(std::string_view& v) {
+    uint64_t n = 0;
+    if (!varint(n) || n > static_cast<uint64_t>(end - p)) return false;
+    v = std::string_view(p, static_cast<size_t>(n));
+    p += n;
+    return true;
+  }
+  bool skip(uint32_t wire_type) {
+    uint64_t u64 = 0;
+    uint32_t u32 = 0;
+    std::string_view sv;
+    switch (wire_type) {
+      case kVarint:
+        return varint(u64);
+      case kFixed64:
+        return fixed(u64);
+      case kLen:
+        return bytes(sv);
+      case kFixed32:
+        return fixed(u32);
+      default:
+        return false;  // groups: not in proto3
+    }
+  }
+};
+
+struct MessagePlan;
+
+struct FieldPlan {
+  int number = 0;
+  const pb::FieldDescriptor* field = nullptr;
+  std::string key;                       // "name":
+  const MessagePlan* message = nullptr;  // message fields (map entries too)
+};
+
+struct MessagePlan {
+  enum class Kind { kPlain, kTimestamp, kDuration } kind = Kind::kPlain;
+  std::vector<FieldPlan> fields;  // by number
+
+  const FieldPlan* find(int number, size_t& hint) const {
+    // Fields arrive in number order, so the search moves forward.
+    if (hint >= fields.size() || fields[hint].number > number) hint = 0;
+    while (hint < fields.size() && fields[hint].number < number) ++hint;
+    return hint < fields.size() && fields[hint].number == number ? &fields[hint] : nullptr;
+  }
+};
+
+// Plans are built once per message type and thread, and kept.
+const MessagePlan& planOf(const pb::Descriptor* d) {
+  thread_local std::unordered_map<const pb::Descriptor*, std::unique_ptr<MessagePlan>> plans;
+  auto& slot = plans[d];
+  if (slot) return *slot;
+  slot = std::make_unique<MessagePlan>();
+  MessagePlan& plan = *slot;
+  if (d == pb::Timestamp::descriptor()) plan.kind = MessagePlan::Kind::kTimestamp;
+  if (d == pb::Duration::descriptor()) plan.kind = MessagePlan::Kind::kDuration;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    FieldPlan fp;
+    fp.number = f->number();
+    fp.field = f;
+    appendString(f->name(), fp.key);
+    fp.key.push_back(':');
+    plan.fields.push_back(std::move(fp));
+  }
+  std::sort(plan.fields.begin(), plan.fields.end(),
+            [](const FieldPlan& a, const FieldPlan& b) { return a.number < b.number; });
+  // Nested plans after this one is in the table: types may refer to
+  // themselves.
+  for (FieldPlan& fp : plan.fields) {
+    if (fp.field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      fp.message = &planOf(fp.field->message_type());
+    }
+  }
+  return plan;
+}
+
+bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string& out);
+
+uint32_t wireTypeOf(const pb::FieldDescriptor* f) {
+  switch (f->type()) {
+    case pb::FieldDescriptor::TYPE_DOUBLE:
+    case pb::FieldDescriptor::TYPE_FIXED64:
+    case pb::FieldDescriptor::TYPE_SFIXED64:
+      return kFixed64;
+    case pb::FieldDescriptor::TYPE_FLOAT:
+    case pb::FieldDescriptor::TYPE_FIXED32:
+    case pb::FieldDescriptor::TYPE_SFIXED32:
+      return kFixed32;
+    case pb::FieldDescriptor::TYPE_STRING:
+    case pb::FieldDescriptor::TYPE_BYTES:
+    case pb::FieldDescriptor::TYPE_MESSAGE:
+      return kLen;
+    default:
+      return kVarint;
+  }
+}
+
+template <typename T>
+void appendQuoted(T v, std::string& out) {
+  out.push_back('"');
+  appendNumber(v, out);
+  out.push_back('"');
+}
+
+// One value of field f, read from the wire in its own encoding.
+bool appendValue(Wire& in, const FieldPlan& f, std::string& out) {
+  uint64_t v = 0;
+  uint32_t v32 = 0;
+  std::string_view s;
+  switch (f.field->type()) {
+    case pb::FieldDescriptor::TYPE_DOUBLE:
+      if (!in.fixed(v)) return false;
+      appendDouble(std::bit_cast<double>(v), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_FLOAT:
+      if (!in.fixed(v32)) return false;
+      appendDouble(std::bit_cast<float>(v32), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_FIXED64:
+      if (!in.fixed(v)) return false;
+      appendQuoted(v, out);
+      return true;
+    case pb::FieldDescriptor::TYPE_SFIXED64:
+      if (!in.fixed(v)) return false;
+      appendQuoted(static_cast<int64_t>(v), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_FIXED32:
+      if (!in.fixed(v32)) return false;
+      appendNumber(v32, out);
+      return true;
+    case pb::FieldDescriptor::TYPE_SFIXED32:
+      if (!in.fixed(v32)) return false;
+      appendNumber(static_cast<int32_t>(v32), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_INT64:
+      if (!in.varint(v)) return false;
+      appendQuoted(static_cast<int64_t>(v), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_UINT64:
+      if (!in.varint(v)) return false;
+      appendQuoted(v, out);
+      return true;
+    case pb::FieldDescriptor::TYPE_SINT64:
+      if (!in.varint(v)) return false;
+      appendQuoted(static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_INT32:
+      if (!in.varint(v)) return false;
+      appendNumber(static_cast<int32_t>(v), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_UINT32:
+      if (!in.varint(v)) return false;
+      appendNumber(static_cast<uint32_t>(v), out);
+      return true;
+    case pb::FieldDescriptor::TYPE_SINT32: {
+      if (!in.varint(v)) return false;
+      auto u = static_cast<uint32_t>(v);
+      appendNumber(static_cast<int32_t>(u >> 1) ^ -static_cast<int32_t>(u & 1), out);
+      return true;
+    }
+    case pb::FieldDescriptor::TYPE_BOOL:
+      if (!in.varint(v)) return false;
+      out += v != 0 ? "true" : "false";
+      return true;
+    case pb::FieldDescriptor::TYPE_ENUM: {
+      if (!in.varint(v)) return false;
+      const pb::EnumValueDescriptor* e =
+          f.field->enum_type()->FindValueByNumber(static_cast<int32_t>(v));
+      if (e != nullptr) {
+        appendString(e->name(), out);
+      } else {
+        appendNumber(static_cast<int32_t>(v), out);  // a value this build does not know
+      }
+      return true;
+    }
+    case pb::FieldDescriptor::TYPE_STRING:
+      if (!in.bytes(s)) return false;
+      appendString(s, out);
+      return true;
+    case pb::FieldDescriptor::TYPE_BYTES:
+      if (!in.bytes(s)) return false;
+      out.push_back('"');
+      out += base64Encode(s);
+      out.push_back('"');
+      return true;
+    case pb::FieldDescriptor::TYPE_MESSAGE:
+      return in.bytes(s) && appendMessage(s, *f.message, out);
+    case pb::FieldDescriptor::TYPE_GROUP:
+      break;
+  }
+  return false;
+}
+
+// The value a field has when the wire leaves it out (a map entry's).
+void appendDefault(const FieldPlan& f, std::string& out) {
+  switch (f.field->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      out += "\"0\"";
+      return;
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      out += "false";
+      return;
+    case pb::FieldDescriptor::CPPTYPE_STRING:
+      out += "\"\"";
+      return;
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      appendString(f.field->default_value_enum()->name(), out);
+      return;
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+      appendMessage({}, *f.message, out);
+      return;
+    default:
+      out.push_back('0');
+      return;
+  }
+}
+
+// A map entry as "key":value. Keys are JSON strings, numbers quoted.
+bool appendMapEntry(std::string_view bytes, const MessagePlan& entry, std::string& key,
+                    std::string& value) {
+  Wire in{bytes.data(), bytes.data() + bytes.size()};
+  const FieldPlan& k = entry.fields.at(0);
+  const FieldPlan& v = entry.fields.at(1);
+  bool has_key = false;
+  bool has_value = false;
+  while (!in.done()) {
+    uint64_t tag = 0;
+    if (!in.varint(tag)) return false;
+    auto number = static_cast<int>(tag >> 3);
+    auto wire_type = static_cast<uint32_t>(tag & 7);
+    const FieldPlan* f = number == 1 ? &k : number == 2 ? &v : nullptr;
+    if (f == nullptr || wire_type != wireTypeOf(f->field)) {
+      if (!in.skip(wire_type)) return false;
+      continue;
+    }
+    std::string& to = f == &k ? key : value;
+    to.clear();
+    if (!appendValue(in, *f, to)) return false;
+    (f == &k ? has_key : has_value) = true;
+  }
+  if (!has_key) appendDefault(k, key);
+  if (!has_value) appendDefault(v, value);
+  if (key.empty() || key.front() != '"') key = "\"" + key + "\"";
   return true;
 }
 
-void appendValue(const pb::Message& msg, const pb::FieldDescriptor* f, int index, std::string& out);
+bool appendTime(std::string_view bytes, bool timestamp, std::string& out) {
+  Wire in{bytes.data(), bytes.data() + bytes.size()};
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+  while (!in.done()) {
+    uint64_t tag = 0;
+    uint64_t v = 0;
+    if (!in.varint(tag)) return false;
+    if ((tag & 7) != kVarint) {
+      if (!in.skip(static_cast<uint32_t>(tag & 7))) return false;
+      continue;
+    }
+    if (!in.varint(v)) return false;
+    if (tag >> 3 == 1) seconds = static_cast<int64_t>(v);
+    if (tag >> 3 == 2) nanos = static_cast<int32_t>(v);
+  }
+  appendTimeValue(timestamp, seconds, nanos, out);
+  return true;
+}
 
-void appendMessage(const pb::Message& msg, std::string& out) {
-  if (appendWellKnown(msg, out)) return;
-  const pb::Reflection* r = msg.GetReflection();
-  std::vector<const pb::FieldDescriptor*> fields;
-  r->ListFields(msg, &fields);  // set fields, in field number order
+bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string& out) {
+  if (plan.kind != MessagePlan::Kind::kPlain) {
+    return appendTime(bytes, plan.kind == MessagePlan::Kind::kTimestamp, out);
+  }
+  Wire in{bytes.data(), bytes.data() + bytes.size()};
   out.push_back('{');
   bool first = true;
-  for (const pb::FieldDescriptor* f : fields) {
-    if (!first) out.push_back(',');
-    first = false;
-    appendString(f->name(), out);
-    out.push_back(':');
-    if (f->is_map()) {
-      // Entries sorted by key so equal maps encode to equal bytes.
-      int n = r->FieldSize(msg, f);
-      std::vector<std::pair<std::string, const pb::Message*>> entries;
-      const pb::FieldDescriptor* key = f->message_type()->map_key();
-      for (int i = 0; i < n; ++i) {
-        const pb::Message& entry = r->GetRepeatedMessage(msg, f, i);
-        std::string k;
-        appendValue(entry, key, -1, k);
-        if (k.empty() || k.front() != '"') k = "\"" + k + "\"";
-        entries.emplace_back(std::move(k), &entry);
-      }
+  size_t hint = 0;
+  const FieldPlan* open = nullptr;  // the repeated field being written
+  size_t elements = 0;
+  std::vector<std::pair<std::string, std::string>> entries;  // of an open map
+  auto close = [&] {
+    if (open == nullptr) return;
+    if (open->field->is_map()) {
+      // Sorted by key so that equal maps encode to equal bytes.
       std::sort(entries.begin(), entries.end());
       out.push_back('{');
       for (size_t i = 0; i < entries.size(); ++i) {
-        if (i) out.push_back(',');
+        if (i > 0) out.push_back(',');
         out += entries[i].first;
         out.push_back(':');
-        appendValue(*entries[i].second, f->message_type()->map_value(), -1, out);
+        out += entries[i].second;
       }
       out.push_back('}');
-    } else if (f->is_repeated()) {
-      out.push_back('[');
-      int n = r->FieldSize(msg, f);
-      for (int i = 0; i < n; ++i) {
-        if (i) out.push_back(',');
-        appendValue(msg, f, i, out);
-      }
-      out.push_back(']');
+      entries.clear();
     } else {
-      appendValue(msg, f, -1, out);
+      out.push_back(']');
     }
-  }
-  out.push_back('}');
-}
-
-// One value of field f (element index of a repeated field, or -1).
-void appendValue(const pb::Message& msg, const pb::FieldDescriptor* f, int index,
-                 std::string& out) {
-  const pb::Reflection* r = msg.GetReflection();
-  bool rep = index >= 0;
-  switch (f->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32:
-      appendNumber(rep ? r->GetRepeatedInt32(msg, f, index) : r->GetInt32(msg, f), out);
-      break;
-    case pb::FieldDescriptor::CPPTYPE_UINT32:
-      appendNumber(rep ? r->GetRepeatedUInt32(msg, f, index) : r->GetUInt32(msg, f), out);
-      break;
-    case pb::FieldDescriptor::CPPTYPE_INT64:
-      out.push_back('"');
-      appendNumber(rep ? r->GetRepeatedInt64(msg, f, index) : r->GetInt64(msg, f), out);
-      out.push_back('"');
-      break;
-    case pb::FieldDescriptor::CPPTYPE_UINT64:
-      out.push_back('"');
-      appendNumber(rep ? r->GetRepeatedUInt64(msg, f, index) : r->GetUInt64(msg, f), out);
-      out.push_back('"');
-      break;
-    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-      appendDouble(rep ? r->GetRepeatedDouble(msg, f, index) : r->GetDouble(msg, f), out);
-      break;
-    case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      appendDouble(rep ? r->GetRepeatedFloat(msg, f, index) : r->GetFloat(msg, f), out);
-      break;
-    case pb::FieldDescriptor::CPPTYPE_BOOL:
-      out += (rep ? r->GetRepeatedBool(msg, f, index) : r->GetBool(msg, f)) ? "true" : "false";
-      break;
-    case pb::FieldDescriptor::CPPTYPE_ENUM: {
-      const pb::EnumValueDescriptor* v =
-          rep ? r->GetRepeatedEnum(msg, f, index) : r->GetEnum(msg, f);
-      appendString(v->name(), out);
-      break;
+    open = nullptr;
+  };
+  while (!in.done()) {
+    uint64_t tag = 0;
+    if (!in.varint(tag)) return false;
+    auto number = static_cast<int>(tag >> 3);
+    auto wire_type = static_cast<uint32_t>(tag & 7);
+    const FieldPlan* f = plan.find(number, hint);
+    // Packed repeated scalars come as one length-delimited run.
+    bool packed = f != nullptr && f->field->is_repeated() && wire_type == kLen &&
+                  wireTypeOf(f->field) != kLen;
+    if (f == nullptr || (wire_type != wireTypeOf(f->field) && !packed)) {
+      if (!in.skip(wire_type)) return false;  // a field this build does not know
+      continue;
     }
-    case pb::FieldDescriptor::CPPTYPE_STRING: {
-      std::string scratch;
-      const std::string& s = rep ? r->GetRepeatedStringReference(msg, f, index, &scratch)
-                                 : r->GetStringReference(msg, f, &scratch);
-      if (f->type() == pb::FieldDescriptor::TYPE_BYTES) {
-        out.push_back('"');
-        out += base64Encode(s);
-        out.push_back('"');
-      } else {
-        appendString(s, out);
+    if (f != open) {
+      close();
+      if (!first) out.push_back(',');
+      first = false;
+      out += f->key;
+      if (f->field->is_repeated()) {
+        open = f;
+        elements = 0;
+        if (!f->field->is_map()) out.push_back('[');
       }
-      break;
     }
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
-      appendMessage(rep ? r->GetRepeatedMessage(msg, f, index) : r->GetMessage(msg, f), out);
-      break;
+    if (f->field->is_map()) {
+      std::string_view entry;
+      entries.emplace_back();
+      if (!in.bytes(entry) ||
+          !appendMapEntry(entry, *f->message, entries.back().first, entries.back().second)) {
+        return false;
+      }
+    } else if (packed) {
+      std::string_view run;
+      if (!in.bytes(run)) return false;
+      Wire values{run.data(), run.data() + run.size()};
+      while (!values.done()) {
+        if (elements++ > 0) out.push_back(',');
+        if (!appendValue(values, *f, out)) return false;
+      }
+    } else {
+      if (f->field->is_repeated() && elements++ > 0) out.push_back(',');
+      if (!appendValue(in, *f, out)) return false;
+    }
   }
+  close();
+  out.push_back('}');
+  return true;
 }
 
 }  // namespace
 
-void appendJson(const pb::Message& msg, std::string& out) { appendMessage(msg, out); }
+void appendJson(const pb::Message& msg, std::string& out) {
+  thread_local std::string wire;
+  wire.clear();
+  size_t at = out.size();
+  if (msg.SerializeToString(&wire) && appendMessage(wire, planOf(msg.GetDescriptor()), out)) {
+    return;
+  }
+  // Not reached for messages this process built; if it ever is, protobuf's
+  // own printer writes the same data (formatted a little differently)
+  // rather than losing it.
+  out.resize(at);
+  pbu::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  (void)pbu::MessageToJsonString(msg, &json, options);
+  out += json;
+}
 
 void appendJsonString(std::string_view s, std::string& out) { appendString(s, out); }
 
