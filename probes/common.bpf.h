@@ -77,19 +77,39 @@ struct {
 #define DM_AF_INET 2
 #define DM_AF_INET6 10
 
+// Socket fields. Where the hook hands over a BTF-typed socket (tp_btf) a
+// field is a plain load the verifier checks; where it hands over an address
+// (a plain tracepoint) it takes a bpf_probe_read_kernel, several times
+// dearer on paths that run for every TCP state change of the host. `direct`
+// is a constant at every call site, so each program keeps one of the two.
+#define DM_SK_FIELD(direct, sk, field) ((direct) ? (sk)->field : BPF_CORE_READ(sk, field))
+
+static __always_inline __u32 sock_netns(const struct sock* sk, bool direct) {
+  return direct ? sk->__sk_common.skc_net.net->ns.inum
+                : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
 // A socket's bound (local) and connected (remote) address into 16 bytes;
 // IPv4 fills the first 4 (the caller zeroes the rest).
-static __always_inline void sock_local_addr(const struct sock* sk, __u16 family, __u8* out) {
+static __always_inline void sock_local_addr(const struct sock* sk, __u16 family, __u8* out,
+                                            bool direct) {
   if (family == DM_AF_INET) {
-    BPF_CORE_READ_INTO((__u32*)out, sk, __sk_common.skc_rcv_saddr);
+    __u32 addr = DM_SK_FIELD(direct, sk, __sk_common.skc_rcv_saddr);
+    __builtin_memcpy(out, &addr, sizeof(addr));
+  } else if (direct) {
+    __builtin_memcpy(out, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
   } else {
     BPF_CORE_READ_INTO((__u8(*)[16])out, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
   }
 }
 
-static __always_inline void sock_remote_addr(const struct sock* sk, __u16 family, __u8* out) {
+static __always_inline void sock_remote_addr(const struct sock* sk, __u16 family, __u8* out,
+                                             bool direct) {
   if (family == DM_AF_INET) {
-    BPF_CORE_READ_INTO((__u32*)out, sk, __sk_common.skc_daddr);
+    __u32 addr = DM_SK_FIELD(direct, sk, __sk_common.skc_daddr);
+    __builtin_memcpy(out, &addr, sizeof(addr));
+  } else if (direct) {
+    __builtin_memcpy(out, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
   } else {
     BPF_CORE_READ_INTO((__u8(*)[16])out, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
   }

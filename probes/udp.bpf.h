@@ -82,8 +82,10 @@ int udp_recvmsg6(struct bpf_sock_addr* ctx) { return remember_peer(ctx, true); }
 
 static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
   if (ret < 0) return 0;
-  if (BPF_CORE_READ(sk, sk_protocol) != DM_IPPROTO_UDP) return 0;
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  // Runs for every send and receive of every socket: the socket is read
+  // with plain loads (tp_btf), and all but UDP leave at once.
+  if (sk->sk_protocol != DM_IPPROTO_UDP) return 0;
+  __u16 family = sk->__sk_common.skc_family;
   if (family != DM_AF_INET && family != DM_AF_INET6) return 0;
   struct udp_peer* peer = bpf_sk_storage_get(&udp_peers, sk, 0, 0);
   if (current_ignored()) {
@@ -94,8 +96,8 @@ static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
   __u64 id = bpf_get_current_pid_tgid();
   k.tgid = id >> 32;
   k.family = family;
-  k.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-  sock_local_addr(sk, family, k.laddr);
+  k.lport = sk->__sk_common.skc_num;
+  sock_local_addr(sk, family, k.laddr, true);
   if (peer && peer->set) {
     // An address given to sendmsg or returned by recvmsg. On an IPv6
     // socket it may be an IPv4 one (sendto with an AF_INET address).
@@ -109,8 +111,8 @@ static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
       __builtin_memcpy(k.raddr + 12, peer->addr, 4);
     }
   } else {
-    k.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-    sock_remote_addr(sk, family, k.raddr);
+    k.rport = bpf_ntohs(sk->__sk_common.skc_dport);
+    sock_remote_addr(sk, family, k.raddr, true);
   }
   void* flows = udp_active ? (void*)&udp_flows_1 : (void*)&udp_flows_0;
   struct udp_flow_value* v = bpf_map_lookup_elem(flows, &k);
