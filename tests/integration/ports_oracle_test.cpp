@@ -58,41 +58,50 @@ TEST(PortsOracle, ListenersEqualSsTulpn) {
       openListener(SOCK_DGRAM, AF_INET, "0.0.0.0"), openListener(SOCK_DGRAM, AF_INET6, "::1")};
   for (int fd : fds) ASSERT_GE(fd, 0) << "cannot open a test listener";
 
-  testing::TempDir dir;
-  auto ss = testing::runCommand({"/usr/bin/env", "ss", "-tulpnH"}, dir.path());
-  auto scan = scanListeners(HostRoot("/"));
-  for (int fd : fds) ::close(fd);
-  ASSERT_EQ(ss.exit_code, 0) << ss.err;
-  ASSERT_TRUE(scan.ok()) << scan.error().message();
-
-  // tcp LISTEN 0 4 127.0.0.1:38123 0.0.0.0:* users:(("x",pid=12,fd=3))
-  std::regex row(R"(^(tcp|udp)\s+\S+\s+\d+\s+\d+\s+(\S+):(\d+)\s+\S+\s*(.*)$)");
-  std::regex pid_re(R"(pid=(\d+))");
+  // Two snapshots of the whole host cannot be taken at once, and other tests
+  // running alongside open and close listeners: the comparison is retried a
+  // few times and fails only when every pair of snapshots differs.
   std::set<std::string> expected;
-  std::istringstream lines(ss.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, row)) << "unexpected ss output: " << line;
-    std::string address = m[2].str();
-    address = address.substr(0, address.find('%'));  // bound to a device: "127.0.0.53%lo"
-    if (address == "*" || address == "[::]") address = "::";
-    if (address.front() == '[') address = address.substr(1, address.size() - 2);
-    std::set<uint32_t> pids;
-    std::string users = m[4].str();
-    for (std::sregex_iterator it(users.begin(), users.end(), pid_re), end; it != end; ++it) {
-      pids.insert(static_cast<uint32_t>(std::stoul((*it)[1])));
-    }
-    expected.insert(describe(m[1].str(), address, std::stoul(m[3].str()), pids));
-  }
   std::set<std::string> actual;
   size_t ours = 0;
-  for (const auto& l : scan->listeners) {
-    std::set<uint32_t> pids;
-    for (const auto& o : l.owners) pids.insert(o.pid);
-    if (pids.count(static_cast<uint32_t>(::getpid()))) ++ours;
-    actual.insert(describe(l.socket.protocol, l.socket.address, l.socket.port, pids));
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    expected.clear();
+    actual.clear();
+    ours = 0;
+    testing::TempDir dir;
+    auto ss = testing::runCommand({"/usr/bin/env", "ss", "-tulpnH"}, dir.path());
+    auto scan = scanListeners(HostRoot("/"));
+    ASSERT_EQ(ss.exit_code, 0) << ss.err;
+    ASSERT_TRUE(scan.ok()) << scan.error().message();
+
+    // tcp LISTEN 0 4 127.0.0.1:38123 0.0.0.0:* users:(("x",pid=12,fd=3))
+    std::regex row(R"(^(tcp|udp)\s+\S+\s+\d+\s+\d+\s+(\S+):(\d+)\s+\S+\s*(.*)$)");
+    std::regex pid_re(R"(pid=(\d+))");
+    std::istringstream lines(ss.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::smatch m;
+      ASSERT_TRUE(std::regex_match(line, m, row)) << "unexpected ss output: " << line;
+      std::string address = m[2].str();
+      address = address.substr(0, address.find('%'));  // bound to a device: "127.0.0.53%lo"
+      if (address == "*" || address == "[::]") address = "::";
+      if (address.front() == '[') address = address.substr(1, address.size() - 2);
+      std::set<uint32_t> pids;
+      std::string users = m[4].str();
+      for (std::sregex_iterator it(users.begin(), users.end(), pid_re), end; it != end; ++it) {
+        pids.insert(static_cast<uint32_t>(std::stoul((*it)[1])));
+      }
+      expected.insert(describe(m[1].str(), address, std::stoul(m[3].str()), pids));
+    }
+    for (const auto& l : scan->listeners) {
+      std::set<uint32_t> pids;
+      for (const auto& o : l.owners) pids.insert(o.pid);
+      if (pids.count(static_cast<uint32_t>(::getpid()))) ++ours;
+      actual.insert(describe(l.socket.protocol, l.socket.address, l.socket.port, pids));
+    }
+    if (actual == expected) break;
   }
+  for (int fd : fds) ::close(fd);
   EXPECT_EQ(ours, fds.size()) << "the test's own listeners were not all attributed to it";
   EXPECT_EQ(actual, expected);
   std::printf("ss -tulpnH: %zu listeners; demarc: %zu listeners\n", expected.size(), actual.size());
