@@ -39,6 +39,12 @@ Status writeAll(int fd, std::string_view bytes, const std::filesystem::path& pat
 
 Result<std::string> readFdPrefix(int fd, size_t max_bytes, const std::filesystem::path& path) {
   std::string out;
+  // A regular file's size is known: one allocation instead of a doubling
+  // series (journal batches are megabytes). /proc files say 0 and grow.
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    out.reserve(std::min(max_bytes, static_cast<size_t>(st.st_size)));
+  }
   char buf[65536];
   while (out.size() < max_bytes) {
     size_t want = std::min(sizeof(buf), max_bytes - out.size());

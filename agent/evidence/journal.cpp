@@ -179,7 +179,13 @@ Status Journal::append(const SealedBatch& batch) {
   }
   DEMARC_TRY(writeFileAtomic(batchPath(batch.sequence), batch.bytes,
                              {.mode = 0600, .fsync = options_.fsync}));
+  auto newest = std::make_shared<StoredBatch>();
+  newest->sequence = batch.sequence;
+  newest->bytes = batch.bytes;
+  newest->digest = batch.digest;
+  newest->header = batch.header;
   std::lock_guard lock(mu_);
+  newest_ = std::move(newest);
   sizes_[batch.sequence] = batch.bytes.size();
   bytes_ += batch.bytes.size();
   chain_.last_sequence = batch.sequence;
@@ -198,6 +204,12 @@ std::optional<uint64_t> Journal::nextFor(const std::string& sink) const {
 }
 
 Result<StoredBatch> Journal::read(uint64_t sequence) const {
+  std::shared_ptr<const StoredBatch> newest;
+  {
+    std::lock_guard lock(mu_);
+    newest = newest_;
+  }
+  if (newest && newest->sequence == sequence) return *newest;
   DEMARC_ASSIGN_OR_RETURN(std::string bytes, readFile(batchPath(sequence)));
   auto stored = parseStored(sequence, std::move(bytes));
   if (!stored.ok()) {
@@ -217,6 +229,7 @@ Status Journal::acknowledge(const std::string& sink, uint64_t sequence) {
 
 void Journal::collectLocked() {
   uint64_t delivered_to_all = minCursorLocked();
+  if (newest_ && newest_->sequence <= delivered_to_all) newest_.reset();
   while (!sizes_.empty()) {
     auto oldest = sizes_.begin();
     if (oldest->first > delivered_to_all || oldest->first == chain_.last_sequence) break;

@@ -52,6 +52,9 @@ class Journal {
 
   // The next batch sink does not have yet, if any.
   std::optional<uint64_t> nextFor(const std::string& sink) const;
+  // The newest batch comes from memory while a sink still needs it (sinks
+  // that keep up ship what was just written); others are read from disk
+  // and checked against their seal.
   Result<StoredBatch> read(uint64_t sequence) const;
   // Records that sink has every batch up to sequence; removes batches every
   // sink has.
@@ -80,6 +83,7 @@ class Journal {
   std::map<std::string, uint64_t> cursors_;
   std::vector<std::string> recovery_notes_;
   std::optional<uint64_t> corrupt_anchor_;
+  std::shared_ptr<const StoredBatch> newest_;  // as appended, until every sink has it
 };
 
 }  // namespace demarc::evidence

@@ -49,21 +49,26 @@ Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const D
 
   size_t total = 0;
   for (const auto& r : records) total += r.line.size() + 1;
-  std::string& out = batch.bytes;
   std::string header_line = encodeRecord(header_record);
-  out.reserve(header_line.size() + total + 512);
+  const size_t payload_size = header_line.size() + 1 + total;
+  // The payload is built right after its pre-authentication prefix, signed
+  // in place, and the prefix then taken off: no second copy of a batch that
+  // can be megabytes.
+  const std::string prefix = preAuthPrefix(kBatchPayloadType, payload_size);
+  std::string& out = batch.bytes;
+  out.reserve(prefix.size() + payload_size + 512);
+  out += prefix;
   out += header_line;
   out += '\n';
   for (const auto& r : records) {
     out += r.line;
     out += '\n';
   }
-  batch.payload_size = out.size();
-  std::string_view payload(out.data(), batch.payload_size);
-  batch.digest = toHex(sha256(payload));
+  batch.payload_size = payload_size;
+  batch.digest = toHex(sha256(std::string_view(out).substr(prefix.size())));
+  DEMARC_ASSIGN_OR_RETURN(std::string sig, signer_.sign(out));
+  out.erase(0, prefix.size());
 
-  DEMARC_ASSIGN_OR_RETURN(std::string sig,
-                          signer_.sign(preAuthEncoding(kBatchPayloadType, payload)));
   v1::Record seal_record;
   *seal_record.mutable_time() = toTimestamp(now);
   v1::Seal& seal = *seal_record.mutable_seal();

@@ -81,16 +81,19 @@ Result<EvpPkeyPtr> generateKey() {
 
 }  // namespace
 
-std::string preAuthEncoding(std::string_view payload_type, std::string_view payload) {
-  std::string out;
-  out.reserve(payload.size() + payload_type.size() + 40);
-  out += "DSSEv1 ";
+std::string preAuthPrefix(std::string_view payload_type, size_t payload_size) {
+  std::string out = "DSSEv1 ";
   out += std::to_string(payload_type.size());
   out += ' ';
   out += payload_type;
   out += ' ';
-  out += std::to_string(payload.size());
+  out += std::to_string(payload_size);
   out += ' ';
+  return out;
+}
+
+std::string preAuthEncoding(std::string_view payload_type, std::string_view payload) {
+  std::string out = preAuthPrefix(payload_type, payload.size());
   out += payload;
   return out;
 }

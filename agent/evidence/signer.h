@@ -23,6 +23,9 @@ inline constexpr std::string_view kBatchPayloadType = "application/vnd.demarc.ba
 // DSSE pre-authentication encoding:
 //   "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body
 std::string preAuthEncoding(std::string_view payload_type, std::string_view payload);
+// What precedes the payload in it, for signing a payload built in place
+// right after it.
+std::string preAuthPrefix(std::string_view payload_type, size_t payload_size);
 
 // Key id: hex SHA-256 of the raw 32-byte Ed25519 public key.
 std::string keyIdOf(std::string_view raw_public_key);

@@ -6,6 +6,7 @@
 #include <linux/types.h>  // process.h uses the kernel integer types
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <cstring>
 
@@ -46,6 +47,19 @@ std::string_view syscallName(uint32_t sys) {
 }
 
 std::string addressText(int family, const uint8_t* bytes) {
+  if (family == AF_INET) {
+    // Every TCP event has two addresses; glibc's inet_ntop formats IPv4
+    // through sprintf.
+    std::string text;
+    text.reserve(15);
+    for (int i = 0; i < 4; ++i) {
+      if (i > 0) text.push_back('.');
+      char digits[3];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), bytes[i]);
+      text.append(digits, end);
+    }
+    return text;
+  }
   char text[INET6_ADDRSTRLEN] = {};
   ::inet_ntop(family, bytes, text, sizeof(text));
   return text;

@@ -53,6 +53,31 @@ TEST_F(JournalTest, AppendReadAndCursorPerSink) {
   EXPECT_EQ((*j)->backlog("s2"), 2u);
 }
 
+// Sinks that keep up ship the batch just written from memory; an older one
+// is read from disk and checked against its seal, so damage there shows.
+TEST_F(JournalTest, NewestBatchComesFromMemoryOlderOnesFromDiskChecked) {
+  auto j = open();
+  SealedBatch b1 = next(), b2 = next();
+  ASSERT_TRUE((*j)->append(b1).ok());
+  std::filesystem::path file1 = dir_ / "journal" / "00000000000000000001.batch";
+  std::string damaged = b1.bytes;
+  damaged[damaged.find("heartbeat")] = 'H';
+  ASSERT_TRUE(writeFileAtomic(file1, damaged, {.mode = 0600, .fsync = false}).ok());
+  auto newest = (*j)->read(1);
+  ASSERT_TRUE(newest.ok()) << newest.error().message();
+  EXPECT_EQ(newest->bytes, b1.bytes);
+  EXPECT_EQ(newest->digest, b1.digest);
+  EXPECT_EQ(newest->header.sequence(), 1u);
+
+  ASSERT_TRUE((*j)->append(b2).ok());
+  auto older = (*j)->read(1);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(older.error().message().find("does not match its seal"), std::string::npos)
+      << older.error().message();
+  EXPECT_EQ((*j)->read(2)->bytes, b2.bytes);
+}
+
 TEST_F(JournalTest, RemovesBatchesOnlyWhenEverySinkHasThem) {
   auto j = open();
   SealedBatch b1 = next(), b2 = next(), b3 = next();
