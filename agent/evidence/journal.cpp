@@ -179,13 +179,7 @@ Status Journal::append(const SealedBatch& batch) {
   }
   DEMARC_TRY(writeFileAtomic(batchPath(batch.sequence), batch.bytes,
                              {.mode = 0600, .fsync = options_.fsync}));
-  auto newest = std::make_shared<StoredBatch>();
-  newest->sequence = batch.sequence;
-  newest->bytes = batch.bytes;
-  newest->digest = batch.digest;
-  newest->header = batch.header;
   std::lock_guard lock(mu_);
-  newest_ = std::move(newest);
   sizes_[batch.sequence] = batch.bytes.size();
   bytes_ += batch.bytes.size();
   chain_.last_sequence = batch.sequence;
@@ -203,19 +197,28 @@ std::optional<uint64_t> Journal::nextFor(const std::string& sink) const {
   return it->first;
 }
 
-Result<StoredBatch> Journal::read(uint64_t sequence) const {
-  std::shared_ptr<const StoredBatch> newest;
+void Journal::keepNewest(SealedBatch&& batch) {
+  auto kept = std::make_shared<StoredBatch>();
+  kept->sequence = batch.sequence;
+  kept->bytes = std::move(batch.bytes);
+  kept->digest = std::move(batch.digest);
+  kept->header = std::move(batch.header);
+  std::lock_guard lock(mu_);
+  if (kept->sequence != chain_.last_sequence || kept->sequence <= minCursorLocked()) return;
+  newest_ = std::move(kept);
+}
+
+Result<std::shared_ptr<const StoredBatch>> Journal::read(uint64_t sequence) const {
   {
     std::lock_guard lock(mu_);
-    newest = newest_;
+    if (newest_ && newest_->sequence == sequence) return newest_;
   }
-  if (newest && newest->sequence == sequence) return *newest;
   DEMARC_ASSIGN_OR_RETURN(std::string bytes, readFile(batchPath(sequence)));
   auto stored = parseStored(sequence, std::move(bytes));
   if (!stored.ok()) {
     return stored.error().withContext("journal batch " + batchPath(sequence).string());
   }
-  return stored;
+  return std::make_shared<const StoredBatch>(std::move(*stored));
 }
 
 Status Journal::acknowledge(const std::string& sink, uint64_t sequence) {

@@ -49,13 +49,15 @@ class Journal {
   bool hasRoom(uint64_t batch_bytes) const;
   // Durable when it returns ok.
   Status append(const SealedBatch& batch);
+  // Takes the batch just appended, so that sinks that keep up ship it from
+  // memory instead of reading it back.
+  void keepNewest(SealedBatch&& batch);
 
   // The next batch sink does not have yet, if any.
   std::optional<uint64_t> nextFor(const std::string& sink) const;
-  // The newest batch comes from memory while a sink still needs it (sinks
-  // that keep up ship what was just written); others are read from disk
-  // and checked against their seal.
-  Result<StoredBatch> read(uint64_t sequence) const;
+  // The newest batch comes from memory (keepNewest) while a sink still
+  // needs it; others are read from disk and checked against their seal.
+  Result<std::shared_ptr<const StoredBatch>> read(uint64_t sequence) const;
   // Records that sink has every batch up to sequence; removes batches every
   // sink has.
   Status acknowledge(const std::string& sink, uint64_t sequence);
@@ -83,7 +85,7 @@ class Journal {
   std::map<std::string, uint64_t> cursors_;
   std::vector<std::string> recovery_notes_;
   std::optional<uint64_t> corrupt_anchor_;
-  std::shared_ptr<const StoredBatch> newest_;  // as appended, until every sink has it
+  std::shared_ptr<const StoredBatch> newest_;  // kept until every sink has it
 };
 
 }  // namespace demarc::evidence

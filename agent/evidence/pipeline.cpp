@@ -156,6 +156,7 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
   batches_sealed_ += 1;
   records_sealed_ += records.size();
   if (on_sealed_) on_sealed_(*batch);
+  journal_.keepNewest(std::move(*batch));
   deliver_cv_.notify_all();
 }
 
@@ -200,7 +201,7 @@ void Pipeline::deliverLoop(SinkState& state) {
       if (stop_delivery_) break;
     }
     auto batch = journal_.read(*next);
-    Status delivered = batch.ok() ? state.sink->deliver(*batch) : Status(batch.error());
+    Status delivered = batch.ok() ? state.sink->deliver(**batch) : Status(batch.error());
     if (delivered.ok()) delivered = journal_.acknowledge(name, *next);
     if (!delivered.ok()) {
       state.failures += 1;
@@ -216,7 +217,7 @@ void Pipeline::deliverLoop(SinkState& state) {
     }
     backoff = options_.retry_initial;
     state.delivered += 1;
-    if (on_delivered_) on_delivered_(*state.sink, *batch);
+    if (on_delivered_) on_delivered_(*state.sink, **batch);
   }
 }
 

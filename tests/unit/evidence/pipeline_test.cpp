@@ -128,7 +128,7 @@ TEST_F(PipelineTest, FailingSinkGetsTheSameBytesAgain) {
   ASSERT_TRUE(eventually([&] { return sink_->snapshot().size() == 1; }));
   auto stored = journal_->read(1);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(sink_->snapshot()[0].bytes, stored->bytes);
+  EXPECT_EQ(sink_->snapshot()[0].bytes, (*stored)->bytes);
   EXPECT_EQ(pipeline_->stats().sinks[0].failures, 3u);
   pipeline_->stop(5s);
 }
