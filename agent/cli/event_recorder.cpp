@@ -1,6 +1,9 @@
 #include "agent/cli/event_recorder.h"
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
+
+#include <vector>
 
 #include "agent/evidence/codec.h"
 #include "agent/telemetry/cgroups.h"
@@ -207,9 +210,8 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 
-v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache,
-                    size_t depth) {
-  v1::Record record;
+void toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache, size_t depth,
+              v1::Record& record) {
   uint64_t ktime = std::visit(
       Overloaded{
           [&](const telemetry::ExecEvent& x) { return execRecord(x, cache, depth, record); },
@@ -221,7 +223,6 @@ v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache
       },
       event);
   *record.mutable_time() = evidence::toTimestamp(telemetry::wallClockOf(ktime));
-  return record;
 }
 
 Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
@@ -280,19 +281,27 @@ void EventRecorder::loop() {
     spdlog::warn("process cache: cannot read /proc: {}; exec ids and ancestry start empty",
                  seeded.error().message());
   }
-  const telemetry::EventDecoder::Sink sink = [this](telemetry::Event&& e) {
+  // Records are built in an arena over a buffer kept for the purpose: an
+  // event's record is a dozen small objects, written out and dropped at once.
+  std::vector<char> arena_block(16 * 1024);
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = arena_block.data();
+  arena_options.initial_block_size = arena_block.size();
+  const telemetry::EventDecoder::Sink sink = [&](telemetry::Event&& e) {
     cache_.apply(e);
-    v1::Record record = toRecord(e, cache_, ancestry_depth_);
+    google::protobuf::Arena arena(arena_options);
+    auto* record = google::protobuf::Arena::CreateMessage<v1::Record>(&arena);
+    toRecord(e, cache_, ancestry_depth_, *record);
     const auto* exec = std::get_if<telemetry::ExecEvent>(&e);
     if (exec != nullptr && hashes_) {
       auto digest = hashes_->of(*exec);
       if (digest.ok()) {
-        record.mutable_process()->set_exe_sha256(*digest);
+        record->mutable_process()->set_exe_sha256(*digest);
       } else {
-        record.mutable_process()->set_exe_sha256_error(digest.error().message());
+        record->mutable_process()->set_exe_sha256_error(digest.error().message());
       }
     }
-    pipeline_.submit(std::move(record));
+    pipeline_.submit(*record);
   };
   bool last = false;
   auto flows_read = std::chrono::steady_clock::now();

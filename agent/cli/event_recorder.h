@@ -57,9 +57,9 @@ class EventRecorder {
 Result<telemetry::TelemetryProbeOptions> probeOptions(const config::v1::Telemetry& config,
                                                       uint32_t self_tgid);
 
-// The evidence record of one event, already applied to `cache`: exec ids
-// and ancestry (up to `depth`) come from it.
-v1::Record toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache,
-                    size_t depth);
+// Fills `record` (empty) with the evidence record of one event, already
+// applied to `cache`: exec ids and ancestry (up to `depth`) come from it.
+void toRecord(const telemetry::Event& event, const telemetry::ProcessCache& cache, size_t depth,
+              v1::Record& record);
 
 }  // namespace demarc::cli

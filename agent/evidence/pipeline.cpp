@@ -37,12 +37,18 @@ void Pipeline::start() {
   }
 }
 
-bool Pipeline::submit(v1::Record record) {
+bool Pipeline::submit(const v1::Record& record) {
   EncodedRecord encoded;
-  if (!record.has_time()) *record.mutable_time() = toTimestamp(clock_.now());
-  encoded.time = fromTimestamp(record.time());
   encoded.kind = recordKind(record);
-  encoded.line = encodeRecord(record);
+  if (record.has_time()) {
+    encoded.time = fromTimestamp(record.time());
+    encoded.line = encodeRecord(record);
+  } else {
+    v1::Record timed = record;
+    *timed.mutable_time() = toTimestamp(clock_.now());
+    encoded.time = fromTimestamp(timed.time());
+    encoded.line = encodeRecord(timed);
+  }
   std::lock_guard lock(mu_);
   if (!accepting_ || pending_.size() >= options_.max_pending_records) {
     drops_[std::string("pipeline.") + (accepting_ ? "pending_full" : "stopping")] += 1;

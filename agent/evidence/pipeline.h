@@ -62,7 +62,7 @@ class Pipeline {
   void start();
   // Thread-safe. Encodes on the caller's thread. False when the record was
   // dropped (pipeline stopping, or too many records pending); it is counted.
-  bool submit(v1::Record record);
+  bool submit(const v1::Record& record);
   // Losses found elsewhere (ring buffers, rate limits), reported in the next
   // batch header.
   void addDrops(const std::string& source, uint64_t count);

@@ -102,7 +102,8 @@ TEST(ToRecord, TcpClose) {
   fork.parent_tgid = 1;
   fork.start_boottime = 777;
   cache.apply(telemetry::Event(fork));
-  v1::Record r = toRecord(telemetry::Event(e), cache, 8);
+  v1::Record r;
+  toRecord(telemetry::Event(e), cache, 8, r);
   ASSERT_TRUE(r.has_network());
   const auto& n = r.network();
   EXPECT_EQ(n.kind(), v1::NetworkEvent::KIND_CLOSE);
@@ -135,7 +136,8 @@ TEST(ToRecord, PtraceWithBothExecIds) {
   e.result = 0;
   e.before.uid = 1000;
   e.after.uid = 1000;
-  v1::Record r = toRecord(telemetry::Event(e), cache, 8);
+  v1::Record r;
+  toRecord(telemetry::Event(e), cache, 8, r);
   ASSERT_TRUE(r.has_privilege());
   const auto& p = r.privilege();
   EXPECT_EQ(p.kind(), "ptrace");
@@ -159,7 +161,8 @@ TEST(ToRecord, ExecWithPrivilegesGainedAndAncestry) {
   x.gained_setuid = true;
   x.cap_permitted = 0x1ff;
   cache.apply(telemetry::Event(x));
-  v1::Record r = toRecord(telemetry::Event(x), cache, 8);
+  v1::Record r;
+  toRecord(telemetry::Event(x), cache, 8, r);
   const auto& p = r.process();
   EXPECT_EQ(p.exec_id(), "boot-21-300");
   ASSERT_EQ(p.privileges_gained_size(), 1);
@@ -187,7 +190,8 @@ TEST(ToRecord, UdpFlow) {
   f.bytes_received = 192;
   f.first_ktime = 1'000'000'000;
   f.last_ktime = 1'500'000'000;
-  v1::Record r = toRecord(telemetry::Event(f), cache, 8);
+  v1::Record r;
+  toRecord(telemetry::Event(f), cache, 8, r);
   ASSERT_TRUE(r.has_network());
   const auto& n = r.network();
   EXPECT_EQ(n.kind(), v1::NetworkEvent::KIND_FLOW);
