@@ -38,6 +38,8 @@ packages=(
   # Security Guide and debootstrap for the hardening comparison
   iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
+  # botocore signs the same requests as the SigV4 tests, their oracle
+  python3-botocore
   # rpm and rpmbuild make the rpm database fixtures and are its oracle;
   # createrepo_c and dnf build and read the updateinfo fixtures
   rpm createrepo-c dnf
