@@ -38,8 +38,9 @@ packages=(
   # Security Guide and debootstrap for the hardening comparison
   iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
-  # botocore signs the same requests as the SigV4 tests, their oracle
-  python3-botocore
+  # botocore signs the same requests as the SigV4 tests, their oracle;
+  # openssl makes and serves the certificate of the TLS verification test
+  python3-botocore openssl
   # rpm and rpmbuild make the rpm database fixtures and are its oracle;
   # createrepo_c and dnf build and read the updateinfo fixtures
   rpm createrepo-c dnf

@@ -95,6 +95,8 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!request.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, request.ca_bundle.c_str());
+  // Proxies come from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (libcurl reads them).
   if (request.bypass_proxy) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);

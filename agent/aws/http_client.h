@@ -22,6 +22,9 @@ struct HttpRequest {
   std::chrono::milliseconds total_timeout{10000};
   // Never through HTTPS_PROXY/HTTP_PROXY (instance metadata must not be).
   bool bypass_proxy = false;
+  // PEM file of the CAs to trust instead of the system store (private
+  // endpoints); verification itself is never turned off.
+  std::string ca_bundle;
   size_t max_response_bytes = 16 << 20;
 };
 

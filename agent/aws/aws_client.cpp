@@ -1,0 +1,125 @@
+#include "agent/aws/aws_client.h"
+
+#include <nlohmann/json.hpp>
+
+namespace demarc::aws {
+namespace {
+
+// The text of the first <tag>...</tag> in an XML error body. AWS error
+// documents are small and flat; no general XML parser is needed for them.
+std::string xmlElement(std::string_view xml, std::string_view tag) {
+  std::string open = "<" + std::string(tag) + ">";
+  std::string close = "</" + std::string(tag) + ">";
+  size_t start = xml.find(open);
+  if (start == std::string_view::npos) return "";
+  start += open.size();
+  size_t end = xml.find(close, start);
+  if (end == std::string_view::npos) return "";
+  return std::string(xml.substr(start, end - start));
+}
+
+bool isThrottling(std::string_view code) {
+  for (std::string_view c :
+       {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException",
+        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+        "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException"}) {
+    if (code == c) return true;
+  }
+  return false;
+}
+
+bool isExpired(std::string_view code) {
+  return code == "ExpiredToken" || code == "ExpiredTokenException" || code == "RequestExpired" ||
+         code == "InvalidClientTokenId" || code == "TokenRefreshRequired";
+}
+
+}  // namespace
+
+std::string publicEndpoint(std::string_view service, std::string_view region, bool fips) {
+  std::string host =
+      std::string(service) + (fips ? "-fips" : "") + "." + std::string(region) + ".amazonaws.com";
+  if (region.starts_with("cn-")) host += ".cn";
+  return "https://" + host;
+}
+
+std::string AwsError::describe() const {
+  std::string out = "HTTP " + std::to_string(status);
+  if (!code.empty()) out += " " + code;
+  if (!message.empty()) out += ": " + message;
+  if (!request_id.empty()) out += " (request id " + request_id + ")";
+  return out;
+}
+
+AwsError parseAwsError(const HttpResponse& response) {
+  AwsError e;
+  e.status = response.status;
+  std::string_view body = response.body;
+  if (body.find('<') != std::string_view::npos) {
+    // S3: <Error><Code/><Message/><RequestId/></Error>; EC2 and other query
+    // services: <Response><Errors><Error>...</Error></Errors><RequestID/>.
+    e.code = xmlElement(body, "Code");
+    e.message = xmlElement(body, "Message");
+    e.request_id = xmlElement(body, "RequestId");
+    if (e.request_id.empty()) e.request_id = xmlElement(body, "RequestID");
+  } else if (auto doc = nlohmann::json::parse(body, nullptr, false);
+             !doc.is_discarded() && doc.is_object()) {
+    // JSON protocol: {"__type": "com.amazonaws...#ThrottlingException", "message": ...}.
+    if (auto type = doc.find("__type"); type != doc.end() && type->is_string()) {
+      std::string t = type->get<std::string>();
+      e.code = t.substr(t.rfind('#') == std::string::npos ? 0 : t.rfind('#') + 1);
+    }
+    for (const char* key : {"message", "Message"}) {
+      if (auto m = doc.find(key); m != doc.end() && m->is_string())
+        e.message = m->get<std::string>();
+    }
+  }
+  for (const char* header : {"x-amzn-requestid", "x-amz-request-id"}) {
+    if (e.request_id.empty()) {
+      if (auto it = response.headers.find(header); it != response.headers.end()) {
+        e.request_id = it->second;
+      }
+    }
+  }
+  e.throttled = response.status == 429 || isThrottling(e.code);
+  e.expired_credentials = isExpired(e.code);
+  e.retryable = e.throttled || response.status >= 500 || response.status == 408 ||
+                e.code == "RequestTimeout" || e.code == "RequestTimeoutException";
+  return e;
+}
+
+AwsClient::AwsClient(AwsClientOptions options, CredentialChain& credentials, const Clock& clock)
+    : options_(std::move(options)), credentials_(credentials), clock_(clock) {}
+
+std::string AwsClient::endpoint(std::string_view service) const {
+  if (auto it = options_.endpoints.find(std::string(service)); it != options_.endpoints.end()) {
+    std::string base = it->second;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base;
+  }
+  return publicEndpoint(service, options_.region, options_.fips);
+}
+
+Result<HttpResponse> AwsClient::send(std::string_view service, HttpRequest request) {
+  if (options_.region.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "no AWS region to sign " + std::string(service) + " requests for");
+  }
+  request.connect_timeout = options_.connect_timeout;
+  request.total_timeout = options_.total_timeout;
+  request.ca_bundle = options_.ca_bundle;
+  const SigningScope scope{options_.region, std::string(service)};
+  for (int attempt = 0;; ++attempt) {
+    DEMARC_ASSIGN_OR_RETURN(SourcedCredentials creds, credentials_.get());
+    DEMARC_TRY(signer_.sign(request, creds.credentials, scope, clock_.now()));
+    DEMARC_ASSIGN_OR_RETURN(HttpResponse response, http_.send(request));
+    if (response.status < 400 || attempt > 0) return response;
+    if (!parseAwsError(response).expired_credentials) return response;
+    // Expired between fetch and use (or revoked): fetch afresh and send the
+    // same request once more.
+    credentials_.invalidate();
+  }
+}
+
+}  // namespace demarc::aws

@@ -1,0 +1,218 @@
+#include "agent/aws/aws_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/support/http_server.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace demarc::aws {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(AwsEndpoints, PublicFipsAndChina) {
+  EXPECT_EQ(publicEndpoint("s3", "us-east-1", false), "https://s3.us-east-1.amazonaws.com");
+  EXPECT_EQ(publicEndpoint("logs", "us-gov-west-1", true),
+            "https://logs-fips.us-gov-west-1.amazonaws.com");
+  EXPECT_EQ(publicEndpoint("ec2", "cn-north-1", false), "https://ec2.cn-north-1.amazonaws.com.cn");
+}
+
+HttpResponse reply(long status, std::string body, std::map<std::string, std::string> headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(AwsErrors, XmlAndJsonReplies) {
+  auto s3 =
+      parseAwsError(reply(503,
+                          "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Please "
+                          "reduce your request rate.</Message><RequestId>R1</RequestId></Error>"));
+  EXPECT_EQ(s3.code, "SlowDown");
+  EXPECT_TRUE(s3.throttled);
+  EXPECT_TRUE(s3.retryable);
+  EXPECT_EQ(s3.describe(), "HTTP 503 SlowDown: Please reduce your request rate. (request id R1)");
+
+  auto ec2 = parseAwsError(
+      reply(400,
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit "
+            "exceeded.</Message></Error></Errors><RequestID>R2</RequestID></Response>"));
+  EXPECT_EQ(ec2.code, "RequestLimitExceeded");
+  EXPECT_EQ(ec2.request_id, "R2");
+  EXPECT_TRUE(ec2.throttled);
+
+  auto logs = parseAwsError(
+      reply(400, R"({"__type":"com.amazonaws.logs#ThrottlingException","message":"Rate exceeded"})",
+            {{"x-amzn-requestid", "R3"}}));
+  EXPECT_EQ(logs.code, "ThrottlingException");
+  EXPECT_EQ(logs.message, "Rate exceeded");
+  EXPECT_EQ(logs.request_id, "R3");
+  EXPECT_TRUE(logs.retryable);
+
+  auto exists = parseAwsError(
+      reply(400, R"({"__type":"ResourceAlreadyExistsException","message":"exists"})"));
+  EXPECT_FALSE(exists.retryable);
+  EXPECT_FALSE(exists.throttled);
+
+  auto expired = parseAwsError(reply(400,
+                                     "<Error><Code>ExpiredToken</Code><Message>The provided token "
+                                     "has expired.</Message></Error>"));
+  EXPECT_TRUE(expired.expired_credentials);
+  EXPECT_FALSE(expired.retryable);
+
+  EXPECT_TRUE(parseAwsError(reply(500, "")).retryable);
+  EXPECT_FALSE(parseAwsError(reply(403, "")).retryable);
+}
+
+// Hands out "token-1", "token-2", ... one per fetch.
+class SequenceSource : public CredentialSource {
+ public:
+  std::string name() const override { return "sequence"; }
+  Result<SourcedCredentials> fetch() override {
+    SourcedCredentials c;
+    c.credentials = {"ASIATEST", "secret", "token-" + std::to_string(++fetches)};
+    c.source = name();
+    return c;
+  }
+  std::atomic<int> fetches{0};
+};
+
+struct ClientFixture {
+  explicit ClientFixture(testing::HttpServer::Handler handler) : server(std::move(handler)) {
+    auto s = std::make_unique<SequenceSource>();
+    source = s.get();
+    std::vector<std::unique_ptr<CredentialSource>> sources;
+    sources.push_back(std::move(s));
+    chain = std::make_unique<CredentialChain>(std::move(sources), clock);
+    AwsClientOptions options;
+    options.region = "eu-central-1";
+    options.endpoints["logs"] = server.url() + "/";
+    client = std::make_unique<AwsClient>(options, *chain, clock);
+  }
+  HttpRequest request() const {
+    HttpRequest r;
+    r.method = "POST";
+    r.url = client->endpoint("logs") + "/";
+    r.headers = {{"X-Amz-Target", "Logs_20140328.DescribeLogGroups"},
+                 {"Content-Type", "application/x-amz-json-1.1"}};
+    r.body = "{}";
+    return r;
+  }
+  testing::HttpServer server;
+  RealClock clock;
+  SequenceSource* source = nullptr;
+  std::unique_ptr<CredentialChain> chain;
+  std::unique_ptr<AwsClient> client;
+};
+
+TEST(AwsClient, SignsForTheServiceAndRegion) {
+  ClientFixture f([](const testing::HttpExchange&) { return testing::HttpReply{200, "{}"}; });
+  EXPECT_EQ(f.client->endpoint("logs"), f.server.url());
+  auto response = f.client->send("logs", f.request());
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_EQ(response->status, 200);
+  auto seen = f.server.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  const std::string& auth = seen[0].headers["authorization"];
+  EXPECT_NE(auth.find("Credential=ASIATEST/"), std::string::npos) << auth;
+  EXPECT_NE(auth.find("/eu-central-1/logs/aws4_request"), std::string::npos) << auth;
+  EXPECT_EQ(seen[0].headers["x-amz-security-token"], "token-1");
+  EXPECT_EQ(seen[0].body, "{}");
+}
+
+// ExpiredToken: credentials fetched afresh and the same request sent once
+// more, not in a loop.
+TEST(AwsClient, ExpiredTokenRefreshesAndResendsOnce) {
+  std::atomic<int> calls{0};
+  ClientFixture f([&](const testing::HttpExchange& ex) {
+    ++calls;
+    if (ex.headers.at("x-amz-security-token") == "token-1") {
+      return testing::HttpReply{400, R"({"__type":"ExpiredTokenException","message":"expired"})"};
+    }
+    return testing::HttpReply{200, "{\"ok\":true}"};
+  });
+  auto response = f.client->send("logs", f.request());
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(f.source->fetches, 2);
+  auto seen = f.server.requests();
+  EXPECT_EQ(seen[0].body, seen[1].body);
+
+  ClientFixture always([](const testing::HttpExchange&) {
+    return testing::HttpReply{400, "<Error><Code>ExpiredToken</Code></Error>"};
+  });
+  auto still = always.client->send("logs", always.request());
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->status, 400);
+  EXPECT_EQ(always.server.requests().size(), 2u);
+}
+
+TEST(AwsClient, NeedsARegion) {
+  RealClock clock;
+  CredentialChain chain({}, clock);
+  AwsClient client({}, chain, clock);
+  auto r = client.send("s3", HttpRequest{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("no AWS region"), std::string::npos);
+}
+
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// TLS is verified against the system store, or the CA bundle given for a
+// private endpoint: a real TLS server (openssl s_server) with a certificate
+// the system does not trust.
+TEST(HttpClient, TlsIsVerifiedWithTheSystemStoreOrAGivenBundle) {
+  testing::TempDir dir;
+  auto made = testing::runCommand(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", (dir / "key.pem").string(), "-out",
+       (dir / "cert.pem").string(), "-days", "1", "-subj", "/CN=localhost", "-addext",
+       "subjectAltName=DNS:localhost,IP:127.0.0.1"},
+      dir.path());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  int port = freePort();
+  testing::Subprocess server(
+      {"/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+       (dir / "cert.pem").string(), "-key", (dir / "key.pem").string(), "-www"},
+      dir.path());
+  ASSERT_TRUE(server.waitForOut("ACCEPT", 10s)) << server.err();
+
+  HttpClient http;
+  HttpRequest r;
+  r.url = "https://127.0.0.1:" + std::to_string(port) + "/";
+  auto untrusted = http.send(r);
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().message().find("certificate"), std::string::npos)
+      << untrusted.error().message();
+  r.ca_bundle = (dir / "cert.pem").string();
+  auto trusted = http.send(r);
+  ASSERT_TRUE(trusted.ok()) << trusted.error().message();
+  EXPECT_EQ(trusted->status, 200);
+  server.signal(SIGTERM);
+  server.wait();
+}
+
+}  // namespace
+}  // namespace demarc::aws
