@@ -271,6 +271,22 @@ ChunkConsumer appendTo(std::string& out) {
 
 }  // namespace
 
+std::string gzipCompress(std::string_view data, int level) {
+  z_stream zs{};
+  deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::unique_ptr<z_stream, decltype(&deflateEnd)> guard(&zs, &deflateEnd);
+  std::string out;
+  out.resize(deflateBound(&zs, data.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  // The bound covers the whole input: one call finishes the stream.
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  return out;
+}
+
 Compression compressionOf(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   if (ext == ".gz") return Compression::kGzip;

@@ -38,4 +38,9 @@ Status readMaybeCompressedChunks(const HostRoot& root, std::string_view host_pat
 Result<std::string> readMaybeCompressed(const HostRoot& root, std::string_view host_path,
                                         size_t max_output = 1ULL << 30);
 
+// gzip (one member) of data. Deterministic: no name or time in the header,
+// so the same bytes always compress to the same bytes (a batch shipped
+// again after a crash becomes the same object).
+std::string gzipCompress(std::string_view data, int level = 6);
+
 }  // namespace demarc

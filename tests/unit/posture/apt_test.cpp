@@ -2,15 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/core/decompress.h"
+
 #include <algorithm>
 
-#include "tests/support/compress.h"
 #include "tests/support/temp_dir.h"
 
 namespace demarc::posture {
 namespace {
-
-using testing::gzip;
 
 constexpr const char* kStatus =
     "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.21.22\n\n"
@@ -147,14 +146,14 @@ TEST(Apt, LargeListsInPiecesAndDamagedOnesNotAtAll) {
   const std::string lists = "var/lib/apt/lists/";
   root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", "");
   root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.gz",
-             gzip(big));
+             gzipCompress(big));
   auto state = readAptState(HostRoot(root.path()));
   ASSERT_TRUE(state.ok()) << state.error().message();
   auto names = pendingNames(*state);
   EXPECT_NE(std::find(names.begin(), names.end(), "bash 5.2.15-2+b20"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "inmain 1.5"), names.end());
 
-  std::string cut = gzip(big);
+  std::string cut = gzipCompress(big);
   cut.resize(cut.size() * 2 / 3);
   root.write(lists + "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.gz", cut);
   auto damaged = readAptState(HostRoot(root.path()));

@@ -2,16 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/core/decompress.h"
+
 #include <sstream>
 
 #include "agent/core/encoding.h"
-#include "tests/support/compress.h"
 #include "tests/support/temp_dir.h"
 
 namespace demarc::posture {
 namespace {
-
-using testing::gzip;
 
 // The shape of https://security-tracker.debian.org/tracker/data/json, with
 // the cases that matter: fixed in a newer version, fixed in an older one,
@@ -134,7 +133,7 @@ TEST(CveFeed, FileDigestIsOfTheBytesRead) {
   EXPECT_EQ(report->open.size(), 4u);
   EXPECT_GT(report->feed.modified.time_since_epoch().count(), 0);
 
-  std::string compressed = gzip(kFeed);
+  std::string compressed = gzipCompress(kFeed);
   auto gz = dir.write("tracker.json.gz", compressed);
   auto zipped = readCveFeed(gz.string(), "bookworm", installed());
   ASSERT_TRUE(zipped.ok()) << zipped.error().message();

@@ -1,0 +1,170 @@
+#include "agent/sinks/s3_sink.h"
+
+#include <openssl/evp.h>
+
+#include <gtest/gtest.h>
+
+#include "agent/core/decompress.h"
+#include "agent/core/encoding.h"
+#include "agent/evidence/codec.h"
+#include "tests/support/http_server.h"
+
+namespace demarc::sinks {
+namespace {
+
+evidence::StoredBatch batch(uint64_t seq, const std::string& bytes) {
+  evidence::StoredBatch b;
+  b.sequence = seq;
+  b.bytes = bytes;
+  b.digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  b.header.set_sequence(seq);
+  auto& host = *b.header.mutable_host();
+  host.set_instance_id("i-0abc");
+  host.set_account_id("123456789012");
+  host.set_region("eu-west-1");
+  *b.header.mutable_last_time() =
+      evidence::toTimestamp(SystemTime(std::chrono::seconds(1764539225)));  // 2025-11-30
+  return b;
+}
+
+TEST(S3Sink, KeyIsHivePartitionedAndFollowsFromTheBatch) {
+  S3SinkOptions o;
+  o.bucket = "evidence";
+  o.prefix = "fleet/demarc";
+  EXPECT_EQ(S3Sink::objectKey(o, batch(42, "x")),
+            "fleet/demarc/account=123456789012/region=eu-west-1/instance=i-0abc/dt=2025-11-30/"
+            "00000000000000000042-0123456789abcdef.jsonl.gz");
+  auto off_ec2 = batch(7, "x");
+  off_ec2.header.mutable_host()->Clear();
+  off_ec2.header.mutable_host()->set_machine_id("abc123");
+  o.prefix = "";
+  EXPECT_EQ(S3Sink::objectKey(o, off_ec2),
+            "account=unknown/region=unknown/instance=host-abc123/dt=2025-11-30/"
+            "00000000000000000007-0123456789abcdef.jsonl.gz");
+}
+
+TEST(S3Sink, OptionsAreCheckedByField) {
+  S3SinkOptions o;
+  auto error = [&] {
+    auto s = validate(o);
+    return s.ok() ? std::string("ok") : s.error().message();
+  };
+  EXPECT_EQ(error(), "sinks.s3.bucket: required when the S3 sink is enabled");
+  o.bucket = "Evidence_Bucket";
+  EXPECT_NE(error().find("sinks.s3.bucket: 'Evidence_Bucket' is not a bucket name"),
+            std::string::npos);
+  o.bucket = "evidence";
+  EXPECT_EQ(error(), "ok");
+  o.kms_key_id = "alias/demarc";
+  EXPECT_EQ(error(), "sinks.s3.kms_key_id: set, but encryption is AES256, not aws:kms");
+  o.encryption = "aws:kms";
+  EXPECT_EQ(error(), "ok");
+  o.object_lock_mode = "COMPLIANCE";
+  EXPECT_EQ(error(),
+            "sinks.s3.object_lock_days: Object Lock needs both a mode and a number of days");
+  o.object_lock_days = 365;
+  EXPECT_EQ(error(), "ok");
+  o.storage_class = "COLD";
+  EXPECT_NE(error().find("sinks.s3.storage_class"), std::string::npos);
+  o.storage_class = "STANDARD";
+  o.prefix = "/demarc";
+  EXPECT_NE(error().find("sinks.s3.prefix"), std::string::npos);
+}
+
+class FixedClock : public Clock {
+ public:
+  SystemTime now() const override { return SystemTime(std::chrono::seconds(1764584400)); }
+  MonoTime monotonic() const override { return MonoTime(); }
+};
+
+class StaticSource : public aws::CredentialSource {
+ public:
+  std::string name() const override { return "static"; }
+  Result<aws::SourcedCredentials> fetch() override {
+    aws::SourcedCredentials c;
+    c.credentials = {"AKIATEST", "secret", ""};
+    return c;
+  }
+};
+
+struct Fixture {
+  explicit Fixture(testing::HttpServer::Handler handler) : server(std::move(handler)) {
+    std::vector<std::unique_ptr<aws::CredentialSource>> sources;
+    sources.push_back(std::make_unique<StaticSource>());
+    chain = std::make_unique<aws::CredentialChain>(std::move(sources), clock);
+  }
+  std::unique_ptr<S3Sink> sink(S3SinkOptions o) {
+    aws::AwsClientOptions options;
+    options.region = "eu-west-1";
+    options.endpoints["s3"] = server.url();
+    return std::make_unique<S3Sink>(o, std::make_unique<aws::AwsClient>(options, *chain, clock),
+                                    clock);
+  }
+  testing::HttpServer server;
+  FixedClock clock;
+  std::unique_ptr<aws::CredentialChain> chain;
+};
+
+std::string base64Digest(const EVP_MD* md, const std::string& data) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), d, &n, md, nullptr);
+  return base64Encode(std::string_view(reinterpret_cast<const char*>(d), n));
+}
+
+TEST(S3Sink, PutsTheBatchGzippedWithChecksumsEncryptionAndLock) {
+  Fixture f([](const testing::HttpExchange&) { return testing::HttpReply{200, ""}; });
+  S3SinkOptions o;
+  o.bucket = "evidence";
+  o.encryption = "aws:kms";
+  o.kms_key_id = "alias/demarc";
+  o.storage_class = "STANDARD_IA";
+  o.object_lock_mode = "COMPLIANCE";
+  o.object_lock_days = 30;
+  auto sink = f.sink(o);
+  EXPECT_EQ(sink->describe(), "s3://evidence/demarc");
+  std::string bytes = "{\"header\":{}}\n{\"seal\":{}}\n";
+  ASSERT_TRUE(sink->deliver(batch(1, bytes)).ok());
+  ASSERT_TRUE(sink->deliver(batch(1, bytes)).ok());  // a retry after a crash
+  auto seen = f.server.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  const auto& put = seen[0];
+  EXPECT_EQ(put.method, "PUT");
+  EXPECT_EQ(put.path,
+            "/evidence/demarc/account%3D123456789012/region%3Deu-west-1/instance%3Di-0abc/"
+            "dt%3D2025-11-30/00000000000000000001-0123456789abcdef.jsonl.gz");
+  EXPECT_EQ(*decompress(put.body, Compression::kGzip), bytes);
+  EXPECT_EQ(put.headers.at("content-md5"), base64Digest(EVP_md5(), put.body));
+  EXPECT_EQ(put.headers.at("x-amz-checksum-sha256"), base64Digest(EVP_sha256(), put.body));
+  EXPECT_EQ(put.headers.at("x-amz-content-sha256"), toHex(sha256(put.body)));
+  EXPECT_EQ(put.headers.at("x-amz-server-side-encryption"), "aws:kms");
+  EXPECT_EQ(put.headers.at("x-amz-server-side-encryption-aws-kms-key-id"), "alias/demarc");
+  EXPECT_EQ(put.headers.at("x-amz-storage-class"), "STANDARD_IA");
+  EXPECT_EQ(put.headers.at("x-amz-object-lock-mode"), "COMPLIANCE");
+  EXPECT_EQ(put.headers.at("x-amz-object-lock-retain-until-date"), "2025-12-31T10:20:00Z");
+  EXPECT_NE(put.headers.at("authorization").find("/eu-west-1/s3/aws4_request"), std::string::npos);
+  // Same key, same bytes.
+  EXPECT_EQ(seen[1].path, put.path);
+  EXPECT_EQ(seen[1].body, put.body);
+}
+
+TEST(S3Sink, ErrorsSayWhatS3Said) {
+  Fixture f([](const testing::HttpExchange&) {
+    return testing::HttpReply{403,
+                              "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+                              "<RequestId>REQ1</RequestId></Error>"};
+  });
+  S3SinkOptions o;
+  o.bucket = "evidence";
+  auto status = f.sink(o)->deliver(batch(3, "x\n"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message().find("PutObject s3://evidence/demarc/account=123456789012/"),
+            std::string::npos)
+      << status.error().message();
+  EXPECT_NE(status.error().message().find("HTTP 403 AccessDenied: Access Denied (request id REQ1)"),
+            std::string::npos)
+      << status.error().message();
+}
+
+}  // namespace
+}  // namespace demarc::sinks
