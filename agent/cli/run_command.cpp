@@ -13,6 +13,9 @@
 #include <optional>
 #include <thread>
 
+#include "agent/aws/aws_client.h"
+#include "agent/aws/credentials.h"
+#include "agent/aws/imds.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/event_recorder.h"
 #include "agent/core/encoding.h"
@@ -27,6 +30,7 @@
 #include "agent/evidence/signer.h"
 #include "agent/posture/scanner.h"
 #include "agent/sinks/directory_sink.h"
+#include "agent/sinks/s3_sink.h"
 #include "agent/telemetry/telemetry_probe.h"
 
 namespace demarc::cli {
@@ -229,6 +233,89 @@ class PostureScheduler {
   std::thread thread_;  // last: starts once everything above exists
 };
 
+std::chrono::milliseconds toMillis(const google::protobuf::Duration& d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(toNanos(d));
+}
+
+// On EC2, the instance identity document (IMDSv2) fills the host identity;
+// the document and its signature go into the enrollment record.
+std::optional<aws::InstanceIdentity> ec2Identity(const config::v1::Config& config,
+                                                 v1::HostIdentity& host) {
+  auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
+  if (!endpoint.ok()) {
+    spdlog::info("EC2 identity: none ({})", endpoint.error().message());
+    return std::nullopt;
+  }
+  aws::ImdsClient imds(*endpoint, toMillis(config.posture().imds_timeout()));
+  auto id = imds.instanceIdentity();
+  if (!id.ok()) {
+    spdlog::warn("EC2 identity: {}", id.error().message());
+    return std::nullopt;
+  }
+  host.set_instance_id(id->instance_id);
+  host.set_account_id(id->account_id);
+  host.set_region(id->region);
+  host.set_ami_id(id->ami_id);
+  spdlog::info("EC2 instance {} in account {}, region {} (AMI {})", id->instance_id, id->account_id,
+               id->region, id->ami_id);
+  return std::move(*id);
+}
+
+// The standard credential chain; the instance role only where IMDS is.
+std::unique_ptr<aws::CredentialChain> credentialChain(const config::v1::Config& config, bool on_ec2,
+                                                      const Clock& clock) {
+  std::vector<std::unique_ptr<aws::CredentialSource>> sources;
+  sources.push_back(aws::environmentSource(aws::processEnvironment()));
+  sources.push_back(aws::sharedFilesSource(aws::processEnvironment()));
+  sources.push_back(aws::containerSource(aws::processEnvironment()));
+  if (on_ec2) {
+    auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
+    if (endpoint.ok()) {
+      sources.push_back(
+          aws::instanceRoleSource(*endpoint, toMillis(config.posture().imds_timeout())));
+    }
+  }
+  return std::make_unique<aws::CredentialChain>(std::move(sources), clock);
+}
+
+aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::string& region) {
+  aws::AwsClientOptions o;
+  o.region = config.aws().region().empty() ? region : config.aws().region();
+  o.fips = config.aws().fips();
+  o.ca_bundle = config.aws().ca_bundle();
+  for (const auto& [service, url] : {std::pair{"s3", config.aws().s3_endpoint()},
+                                     {"logs", config.aws().logs_endpoint()},
+                                     {"ec2", config.aws().ec2_endpoint()}}) {
+    if (!url.empty()) o.endpoints[service] = url;
+  }
+  return o;
+}
+
+Result<std::unique_ptr<evidence::Sink>> s3Sink(const config::v1::Config& config,
+                                               const v1::HostIdentity& host,
+                                               aws::CredentialChain& credentials,
+                                               const Clock& clock) {
+  const auto& c = config.sinks().s3();
+  sinks::S3SinkOptions o;
+  o.bucket = c.bucket();
+  o.prefix = c.prefix();
+  o.encryption = c.encryption();
+  o.kms_key_id = c.kms_key_id();
+  o.storage_class = c.storage_class();
+  o.object_lock_mode = c.object_lock_mode();
+  o.object_lock_days = c.object_lock_days();
+  DEMARC_TRY(sinks::validate(o));
+  aws::AwsClientOptions options = awsOptions(config, host.region());
+  if (options.region.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "sinks.s3: no AWS region: not an EC2 instance, so set aws.region");
+  }
+  std::unique_ptr<evidence::Sink> sink = std::make_unique<sinks::S3Sink>(
+      std::move(o), std::make_unique<aws::AwsClient>(std::move(options), credentials, clock),
+      clock);
+  return sink;
+}
+
 int runCommand(const GlobalOptions& global, const RunOptions& options) {
   // A handful of long-lived threads hand records to each other: glibc's
   // default of one arena per thread (up to 8 per core) only keeps freed
@@ -289,17 +376,35 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   v1::HostIdentity host = evidence::readHostIdentity(HostRoot("/"));
   spdlog::info("agent id {}, host {} (machine-id {})", *agent_id, host.hostname(),
                host.machine_id().empty() ? "unknown" : host.machine_id());
+  std::optional<aws::InstanceIdentity> ec2 = ec2Identity(*config, host);
 
+  RealClock clock;
+  std::unique_ptr<aws::CredentialChain> aws_credentials;
   std::vector<std::unique_ptr<evidence::Sink>> sinks;
   if (config->sinks().directory().enabled()) {
     sinks.push_back(std::make_unique<sinks::DirectorySink>(config->sinks().directory().path(),
                                                            config->sinks().directory().fsync()));
   }
+  if (config->sinks().s3().enabled()) {
+    aws_credentials = credentialChain(*config, ec2.has_value(), clock);
+    auto s3 = s3Sink(*config, host, *aws_credentials, clock);
+    if (!s3.ok()) {
+      spdlog::error("{}", s3.error().message());
+      return kExitUsage;
+    }
+    sinks.push_back(std::move(*s3));
+  }
   std::vector<std::string> sink_names;
   for (const auto& sink : sinks) {
     sink_names.emplace_back(sink->name());
-    spdlog::info("sink {}: evidence goes to {}/{}/", sink->name(), sink->describe(),
-                 evidence::hostKey(host));
+    // The folder sink files by host key; S3 keys carry account, region and instance.
+    spdlog::info(
+        "sink {}: evidence goes to {}/{}", sink->name(), sink->describe(),
+        sink->name() == "directory"
+            ? evidence::hostKey(host) + "/"
+            : "account=" +
+                  (host.account_id().empty() ? std::string("unknown") : host.account_id()) +
+                  "/...");
   }
 
   auto journal = evidence::Journal::open({.path = config->journal().path(),
@@ -312,7 +417,6 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   spdlog::info("journal {}: {} batches waiting; chain continues after batch {}",
                config->journal().path(), (*journal)->batchCount(), chain.last_sequence);
 
-  RealClock clock;
   evidence::Sealer sealer(*signer, *agent_id, host, chain, versionString());
   evidence::Pipeline pipeline({.batch_max_records = config->evidence().batch_max_records(),
                                .batch_max_age = toNanos(config->evidence().batch_max_age()),
@@ -324,7 +428,7 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
                   batch.header.record_count(), batch.digest);
   });
   pipeline.onDelivered([&](const evidence::Sink& sink, const evidence::StoredBatch& batch) {
-    auto where = sink.describe() + "/" + sinks::DirectorySink::relativePath(batch).string();
+    auto where = sink.where(batch);
     if (first_delivery.exchange(false)) {
       spdlog::info("delivered batch {} to {}: {}", batch.sequence, sink.name(), where);
     } else {
@@ -339,7 +443,12 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   ::malloc_trim(0);
 
   pipeline.start();
-  pipeline.submit(evidence::makeEnrollment(*signer, *agent_id, host, clock.now()));
+  v1::Record enrollment = evidence::makeEnrollment(*signer, *agent_id, host, clock.now());
+  if (ec2) {
+    enrollment.mutable_enrollment()->set_identity_document(ec2->document);
+    enrollment.mutable_enrollment()->set_identity_signature(ec2->signature);
+  }
+  pipeline.submit(enrollment);
   pipeline.submit(
       makeHeartbeat(facts, v1::Heartbeat::STATE_STARTED, pipeline.stats(), clock.now()));
   spdlog::info(

@@ -27,6 +27,8 @@ class Sink {
   virtual std::string_view name() const = 0;
   // Where it writes, for the log.
   virtual std::string describe() const = 0;
+  // Where a batch lands (a path, an s3:// URL), for the log.
+  virtual std::string where(const StoredBatch& batch) const = 0;
   virtual Status deliver(const StoredBatch& batch) = 0;
 };
 

@@ -316,27 +316,12 @@ const Ec2Facts& ScanContext::ec2() {
   if (ec2_) return *ec2_;
   Ec2Facts facts;
   ec2_ = facts;
-  if (!live()) {
-    ec2_->reason = "scanning an image, not a running instance";
+  auto found = aws::imdsEndpointFor(root_, options_.imds_endpoint);
+  if (!found.ok()) {
+    ec2_->reason = found.error().message();
     return *ec2_;
   }
-  std::string endpoint = options_.imds_endpoint;
-  if (endpoint.empty()) {
-    // Nitro and Xen instances say so in DMI; asking IMDS elsewhere would
-    // only cost a timeout.
-    auto vendor = root_.readLine("/sys/class/dmi/id/sys_vendor");
-    auto uuid = root_.readLine("/sys/hypervisor/uuid");
-    auto board = root_.readLine("/sys/class/dmi/id/board_vendor");
-    bool looks_ec2 = (vendor.ok() && *vendor == "Amazon EC2") ||
-                     (board.ok() && *board == "Amazon EC2") ||
-                     (uuid.ok() && uuid->starts_with("ec2"));
-    if (!looks_ec2) {
-      ec2_->reason = "not an EC2 instance (/sys/class/dmi/id/sys_vendor is '" +
-                     (vendor.ok() ? *vendor : std::string("unreadable")) + "')";
-      return *ec2_;
-    }
-    endpoint = aws::kImdsEndpoint;
-  }
+  const std::string& endpoint = *found;
   ec2_->endpoint = endpoint;
   aws::ImdsClient imds(endpoint, options_.imds_timeout);
   auto token = imds.token();

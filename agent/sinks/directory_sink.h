@@ -16,6 +16,9 @@ class DirectorySink : public evidence::Sink {
 
   std::string_view name() const override { return "directory"; }
   std::string describe() const override { return root_.string(); }
+  std::string where(const evidence::StoredBatch& batch) const override {
+    return (root_ / relativePath(batch)).string();
+  }
   Status deliver(const evidence::StoredBatch& batch) override;
 
   // Where a batch goes, relative to the root.

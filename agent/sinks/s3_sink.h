@@ -34,6 +34,9 @@ class S3Sink : public evidence::Sink {
 
   std::string_view name() const override { return "s3"; }
   std::string describe() const override;
+  std::string where(const evidence::StoredBatch& batch) const override {
+    return "s3://" + options_.bucket + "/" + objectKey(options_, batch);
+  }
   Status deliver(const evidence::StoredBatch& batch) override;
 
   static std::string objectKey(const S3SinkOptions& options, const evidence::StoredBatch& batch);

@@ -18,6 +18,9 @@ class MemorySink : public Sink {
  public:
   std::string_view name() const override { return "memory"; }
   std::string describe() const override { return "memory"; }
+  std::string where(const StoredBatch& batch) const override {
+    return "memory/" + std::to_string(batch.sequence);
+  }
   Status deliver(const StoredBatch& batch) override {
     std::lock_guard lock(mu);
     ++attempts;
