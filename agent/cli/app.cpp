@@ -133,7 +133,9 @@ Examples:
   VerifyCommandOptions verify_options;
   CLI::App* verify = app.add_subcommand(
       "verify", "check sealed evidence: signatures, chain, sequence, heartbeats");
-  verify->add_option("path", verify_options.path, "evidence folder (searched recursively) or file")
+  verify
+      ->add_option("path", verify_options.path,
+                   "evidence folder (searched recursively), file, or s3://BUCKET/PREFIX")
       ->required();
   verify->add_option("--key", verify_options.key_files,
                      "trust only this PEM public key (repeatable); default: each agent's "
@@ -144,6 +146,11 @@ Examples:
                      "heartbeat interval + 10s)");
   verify->add_option("--as-of", verify_options.as_of,
                      "RFC 3339 time the newest batch is measured against (default: now)");
+  verify->add_option("--region", verify_options.region,
+                     "s3://: the bucket's region (default: AWS_REGION, AWS_DEFAULT_REGION, or "
+                     "this instance's)");
+  verify->add_option("--endpoint", verify_options.endpoint,
+                     "s3://: an endpoint URL instead of the public one (VPC endpoint)");
   verify->footer(std::string(R"(
 Reports per agent: batches verified, first and last time, the key trusted and
 why, and every defect: bad_signature, unknown_key, modified_payload, truncated,

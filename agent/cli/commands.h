@@ -21,6 +21,8 @@ struct VerifyCommandOptions {
   bool json = false;
   std::optional<std::string> max_silence;
   std::optional<std::string> as_of;
+  std::string region;    // s3:// only; default AWS_REGION, AWS_DEFAULT_REGION, the instance's
+  std::string endpoint;  // s3:// only: an endpoint instead of the public one
 };
 
 struct ScanCommandOptions {

@@ -6,16 +6,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "agent/aws/aws_client.h"
 #include "agent/aws/credentials.h"
 #include "agent/aws/imds.h"
+#include "agent/cli/aws_setup.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/event_recorder.h"
 #include "agent/core/encoding.h"
@@ -261,36 +262,6 @@ std::optional<aws::InstanceIdentity> ec2Identity(const config::v1::Config& confi
   return std::move(*id);
 }
 
-// The standard credential chain; the instance role only where IMDS is.
-std::unique_ptr<aws::CredentialChain> credentialChain(const config::v1::Config& config, bool on_ec2,
-                                                      const Clock& clock) {
-  std::vector<std::unique_ptr<aws::CredentialSource>> sources;
-  sources.push_back(aws::environmentSource(aws::processEnvironment()));
-  sources.push_back(aws::sharedFilesSource(aws::processEnvironment()));
-  sources.push_back(aws::containerSource(aws::processEnvironment()));
-  if (on_ec2) {
-    auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
-    if (endpoint.ok()) {
-      sources.push_back(
-          aws::instanceRoleSource(*endpoint, toMillis(config.posture().imds_timeout())));
-    }
-  }
-  return std::make_unique<aws::CredentialChain>(std::move(sources), clock);
-}
-
-aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::string& region) {
-  aws::AwsClientOptions o;
-  o.region = config.aws().region().empty() ? region : config.aws().region();
-  o.fips = config.aws().fips();
-  o.ca_bundle = config.aws().ca_bundle();
-  for (const auto& [service, url] : {std::pair{"s3", config.aws().s3_endpoint()},
-                                     {"logs", config.aws().logs_endpoint()},
-                                     {"ec2", config.aws().ec2_endpoint()}}) {
-    if (!url.empty()) o.endpoints[service] = url;
-  }
-  return o;
-}
-
 Result<std::unique_ptr<evidence::Sink>> s3Sink(const config::v1::Config& config,
                                                const v1::HostIdentity& host,
                                                aws::CredentialChain& credentials,
@@ -386,7 +357,12 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
                                                            config->sinks().directory().fsync()));
   }
   if (config->sinks().s3().enabled()) {
-    aws_credentials = credentialChain(*config, ec2.has_value(), clock);
+    std::string imds;  // the instance role is asked only where IMDS answered
+    if (auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config->posture().imds_endpoint());
+        ec2 && endpoint.ok()) {
+      imds = *endpoint;
+    }
+    aws_credentials = credentialChain(imds, toMillis(config->posture().imds_timeout()), clock);
     auto s3 = s3Sink(*config, host, *aws_credentials, clock);
     if (!s3.ok()) {
       spdlog::error("{}", s3.error().message());
@@ -422,14 +398,21 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
                                .batch_max_age = toNanos(config->evidence().batch_max_age()),
                                .max_pending_records = config->evidence().max_pending_records()},
                               sealer, **journal, std::move(sinks), clock);
-  std::atomic<bool> first_delivery{true};
+  // Each sink's first delivery is logged at info, the rest at debug.
+  std::mutex delivered_mu;
+  std::set<std::string, std::less<>> delivered_once;
   pipeline.onSealed([](const evidence::SealedBatch& batch) {
     spdlog::debug("sealed batch {} ({} records, digest {}) into the journal", batch.sequence,
                   batch.header.record_count(), batch.digest);
   });
   pipeline.onDelivered([&](const evidence::Sink& sink, const evidence::StoredBatch& batch) {
     auto where = sink.where(batch);
-    if (first_delivery.exchange(false)) {
+    bool first = false;
+    {
+      std::lock_guard lock(delivered_mu);
+      first = delivered_once.emplace(sink.name()).second;
+    }
+    if (first) {
       spdlog::info("delivered batch {} to {}: {}", batch.sequence, sink.name(), where);
     } else {
       spdlog::debug("delivered batch {} to {}: {}", batch.sequence, sink.name(), where);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "agent/aws/s3.h"
 #include "agent/core/decompress.h"
 #include "agent/core/encoding.h"
 #include "agent/evidence/codec.h"
@@ -91,22 +92,11 @@ std::string S3Sink::objectKey(const S3SinkOptions& options, const evidence::Stor
   return key;
 }
 
-std::string S3Sink::objectUrl(const std::string& key) const {
-  std::string base = client_->endpoint("s3");
-  std::string path = aws::uriEncode(key, true);
-  // Virtual-hosted style on AWS; path style on an endpoint override (VPC
-  // endpoints, S3-compatible test servers).
-  if (base.starts_with("https://s3.") || base.starts_with("https://s3-fips.")) {
-    return "https://" + options_.bucket + "." + base.substr(8) + "/" + path;
-  }
-  return base + "/" + options_.bucket + "/" + path;
-}
-
 Status S3Sink::deliver(const evidence::StoredBatch& batch) {
   const std::string key = objectKey(options_, batch);
   aws::HttpRequest r;
   r.method = "PUT";
-  r.url = objectUrl(key);
+  r.url = aws::s3Url(*client_, options_.bucket, key);
   r.body = gzipCompress(batch.bytes);
   r.headers = {{"Content-Type", "application/gzip"},
                {"Content-MD5", md5Base64(r.body)},

@@ -42,8 +42,6 @@ class S3Sink : public evidence::Sink {
   static std::string objectKey(const S3SinkOptions& options, const evidence::StoredBatch& batch);
 
  private:
-  std::string objectUrl(const std::string& key) const;
-
   S3SinkOptions options_;
   std::unique_ptr<aws::AwsClient> client_;
   const Clock& clock_;

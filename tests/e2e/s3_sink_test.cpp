@@ -6,7 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
+
 #include "agent/core/decompress.h"
+#include "agent/core/text.h"
 #include "tests/e2e/agent_fixture.h"
 #include "tests/support/http_server.h"
 
@@ -14,6 +18,82 @@ namespace demarc::testing {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Just enough of S3 for the agent and demarc verify: PutObject, GetObject
+// and ListObjectsV2 (two keys a page, keys URL-encoded), path-style.
+class FakeS3 {
+ public:
+  FakeS3() : server_([this](const HttpExchange& ex) { return handle(ex); }) {}
+  std::string url() const { return server_.url(); }
+  std::vector<HttpExchange> requests() const { return server_.requests(); }
+  std::map<std::string, std::string> objects() {
+    std::lock_guard lock(mu_);
+    return objects_;
+  }
+  void replace(const std::string& path, std::string body) {
+    std::lock_guard lock(mu_);
+    objects_[path] = std::move(body);
+  }
+
+ private:
+  static std::string param(const std::string& query, const std::string& name) {
+    for (const auto& pair : split(query, '&')) {
+      if (pair.starts_with(name + "=")) return pair.substr(name.size() + 1);
+    }
+    return "";
+  }
+  HttpReply handle(const HttpExchange& ex) {
+    std::lock_guard lock(mu_);
+    size_t q = ex.path.find('?');
+    std::string path = ex.path.substr(0, q);
+    if (ex.method == "PUT") {
+      objects_[path] = ex.body;
+      return {200, ""};
+    }
+    if (q == std::string::npos) {
+      auto it = objects_.find(path);
+      return it == objects_.end() ? HttpReply{404, "<Error><Code>NoSuchKey</Code></Error>"}
+                                  : HttpReply{200, it->second};
+    }
+    std::string query = ex.path.substr(q + 1);
+    std::string bucket = path.substr(1, path.find('/', 1) - 1);  // "/evidence/" or "/evidence"
+    std::string prefix = "/" + bucket + "/" + unescape(param(query, "prefix"));
+    size_t start = param(query, "continuation-token").empty()
+                       ? 0
+                       : std::stoul(param(query, "continuation-token"));
+    std::vector<std::string> keys;
+    for (const auto& [p, body] : objects_) {
+      if (p.starts_with(prefix)) keys.push_back(p);
+    }
+    std::string xml = "<ListBucketResult>";
+    size_t end = std::min(keys.size(), start + 2);
+    for (size_t i = start; i < end; ++i) {
+      // Stored paths are already percent-encoded, as S3 lists them.
+      xml += "<Contents><Key>" + keys[i].substr(bucket.size() + 2) + "</Key><Size>" +
+             std::to_string(objects_[keys[i]].size()) + "</Size></Contents>";
+    }
+    bool more = end < keys.size();
+    xml += std::string("<IsTruncated>") + (more ? "true" : "false") + "</IsTruncated>";
+    if (more) xml += "<NextContinuationToken>" + std::to_string(end) + "</NextContinuationToken>";
+    return {200, xml + "</ListBucketResult>"};
+  }
+  static std::string unescape(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '%' && i + 2 < s.size()) {
+        out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+        i += 2;
+      } else {
+        out.push_back(s[i]);
+      }
+    }
+    return out;
+  }
+
+  std::mutex mu_;
+  std::map<std::string, std::string> objects_;  // "/bucket/encoded/key" -> body
+  HttpServer server_;
+};
 
 TEST(S3Delivery, BatchesLandInS3ByteForByteWithTheInstanceIdentity) {
   HttpServer imds([](const HttpExchange& ex) {
@@ -26,7 +106,7 @@ TEST(S3Delivery, BatchesLandInS3ByteForByteWithTheInstanceIdentity) {
     if (ex.path == "/latest/dynamic/instance-identity/pkcs7") return HttpReply{200, "MIIPKCS7\n"};
     return HttpReply{404, ""};
   });
-  HttpServer s3([](const HttpExchange&) { return HttpReply{200, ""}; });
+  FakeS3 s3;
   TempDir dir;
   auto config = dir.write(
       "demarc.yaml", "agent:\n  state_dir: " + (dir / "state").string() +
@@ -82,6 +162,33 @@ TEST(S3Delivery, BatchesLandInS3ByteForByteWithTheInstanceIdentity) {
   EXPECT_GE(matched, 1u);
   auto verify = runCommand({DEMARC_BINARY, "verify", (dir / "evidence").string()}, dir.path());
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
+
+  // Verified where it landed, through the same credential chain.
+  ::setenv("AWS_ACCESS_KEY_ID", "AKIAAUDITOR", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "auditor-secret", 1);
+  auto remote = runCommand({DEMARC_BINARY, "verify", "s3://evidence/fleet", "--region",
+                            "eu-north-1", "--endpoint", s3.url()},
+                           dir.path());
+  EXPECT_EQ(remote.exit_code, 0) << remote.out << remote.err;
+  EXPECT_NE(remote.out.find("s3://evidence/fleet"), std::string::npos) << remote.out;
+  EXPECT_NE(remote.out.find("enrollment record in batch 1"), std::string::npos) << remote.out;
+  // An object changed in the bucket is a defect there too.
+  auto objects = s3.objects();
+  ASSERT_FALSE(objects.empty());
+  auto [path, body] = *objects.begin();
+  std::string text = *decompress(body, Compression::kGzip);
+  text[text.find("\"sequence\"")] = 'X';
+  s3.replace(path, gzipCompress(text));
+  auto tampered = runCommand({DEMARC_BINARY, "verify", "s3://evidence/fleet", "--region",
+                              "eu-north-1", "--endpoint", s3.url()},
+                             dir.path());
+  ::unsetenv("AWS_ACCESS_KEY_ID");
+  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.out << tampered.err;
+  auto no_region = runCommand({DEMARC_BINARY, "verify", "s3://evidence/fleet"}, dir.path());
+  EXPECT_EQ(no_region.exit_code, 3) << no_region.out << no_region.err;
+  EXPECT_NE(no_region.err.find("give --region or set AWS_REGION"), std::string::npos)
+      << no_region.err;
 }
 
 }  // namespace
