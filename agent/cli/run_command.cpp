@@ -75,7 +75,15 @@ v1::Record makeHeartbeat(const HeartbeatFacts& facts, v1::Heartbeat::State state
   *hb.mutable_started() = evidence::toTimestamp(facts.started);
   hb.set_journal_batches(stats.journal_batches);
   hb.set_journal_bytes(stats.journal_bytes);
-  for (const auto& sink : stats.sinks) (*hb.mutable_sink_backlog())[sink.name] = sink.backlog;
+  hb.set_pending_records(stats.pending);
+  for (const auto& sink : stats.sinks) {
+    (*hb.mutable_sink_backlog())[sink.name] = sink.backlog;
+    (*hb.mutable_sink_retries())[sink.name] = sink.failures;
+    if (sink.oldest_undelivered) {
+      (*hb.mutable_sink_oldest_undelivered_ms())[sink.name] = static_cast<uint64_t>(
+          std::chrono::duration_cast<milliseconds>(*sink.oldest_undelivered).count());
+    }
+  }
   return record;
 }
 
@@ -500,15 +508,19 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
       if (next_heartbeat < now) next_heartbeat = now + facts.interval;  // after a suspend
       evidence::PipelineStats stats = pipeline.stats();
       pipeline.submit(makeHeartbeat(facts, v1::Heartbeat::STATE_RUNNING, stats, clock.now()));
-      uint64_t backlog = 0;
-      for (const auto& s : stats.sinks) backlog += s.backlog;
+      std::string delivery;
+      for (const auto& s : stats.sinks) {
+        delivery += "; " + std::string(s.name) + ": " + std::to_string(s.backlog) + " behind";
+        if (s.oldest_undelivered) delivery += ", oldest " + formatDuration(*s.oldest_undelivered);
+        if (s.failures > 0) delivery += ", " + std::to_string(s.failures) + " retries";
+      }
       spdlog::info(
-          "heartbeat: {} batches / {} records sealed since the last one, {} dropped; "
-          "journal holds {} batches ({}), {} not yet delivered",
+          "heartbeat: {} batches / {} records sealed since the last one, {} dropped, {} "
+          "pending; journal holds {} batches ({}){}",
           stats.batches_sealed - last_stats.batches_sealed,
           stats.records_sealed - last_stats.records_sealed,
-          stats.records_dropped - last_stats.records_dropped, stats.journal_batches,
-          formatSize(stats.journal_bytes), backlog);
+          stats.records_dropped - last_stats.records_dropped, stats.pending, stats.journal_batches,
+          formatSize(stats.journal_bytes), delivery);
       last_stats = stats;
     }
   }

@@ -1,5 +1,7 @@
 #include "agent/evidence/journal.h"
 
+#include <sys/stat.h>
+
 #include <unistd.h>
 
 #include <charconv>
@@ -86,7 +88,11 @@ Status Journal::recover(const std::vector<std::string>& sinks) {
       continue;
     }
     uint64_t size = entry.file_size(ec);
-    sizes_[*seq] = size;
+    struct stat st {};
+    SystemTime written = ::stat(entry.path().c_str(), &st) == 0
+                             ? fromUnixTime(st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+                             : std::chrono::system_clock::now();
+    batches_[*seq] = {size, written};
     bytes_ += size;
   }
   if (ec) return errnoError("list " + options_.path.string(), ec.value());
@@ -94,8 +100,8 @@ Status Journal::recover(const std::vector<std::string>& sinks) {
   // The newest batch anchors the chain. Batch files are only ever renamed
   // into place whole, so a bad one means outside damage: set it aside (never
   // delete evidence) and remember its sequence so it is not reused.
-  while (!sizes_.empty()) {
-    uint64_t newest = sizes_.rbegin()->first;
+  while (!batches_.empty()) {
+    uint64_t newest = batches_.rbegin()->first;
     auto bytes = readFile(batchPath(newest));
     if (!bytes.ok()) return bytes.error();
     auto stored = parseStored(newest, std::move(*bytes));
@@ -112,15 +118,15 @@ Status Journal::recover(const std::vector<std::string>& sinks) {
                               stored.error().message() + "); moved to " + aside.string());
     if (!corrupt_anchor_) corrupt_anchor_ = newest;
     chain_.last_sequence = std::max(chain_.last_sequence, newest);
-    bytes_ -= sizes_.rbegin()->second;
-    sizes_.erase(newest);
+    bytes_ -= batches_.rbegin()->second.bytes;
+    batches_.erase(newest);
   }
   if (corrupt_anchor_) {
     chain_.last_sequence = *corrupt_anchor_;
     chain_.last_digest.clear();
   }
 
-  uint64_t oldest = sizes_.empty() ? chain_.last_sequence + 1 : sizes_.begin()->first;
+  uint64_t oldest = batches_.empty() ? chain_.last_sequence + 1 : batches_.begin()->first;
   for (const std::string& sink : sinks) {
     uint64_t cursor = oldest - 1;  // a new sink gets everything the journal holds
     auto text = readFilePrefix(cursorPath(sink), 64);
@@ -157,8 +163,8 @@ uint64_t Journal::minCursorLocked() const {
 uint64_t Journal::undeliveredBytesLocked() const {
   uint64_t delivered_to_all = minCursorLocked();
   uint64_t total = 0;
-  for (auto it = sizes_.upper_bound(delivered_to_all); it != sizes_.end(); ++it) {
-    total += it->second;
+  for (auto it = batches_.upper_bound(delivered_to_all); it != batches_.end(); ++it) {
+    total += it->second.bytes;
   }
   return total;
 }
@@ -180,7 +186,7 @@ Status Journal::append(const SealedBatch& batch) {
   DEMARC_TRY(writeFileAtomic(batchPath(batch.sequence), batch.bytes,
                              {.mode = 0600, .fsync = options_.fsync}));
   std::lock_guard lock(mu_);
-  sizes_[batch.sequence] = batch.bytes.size();
+  batches_[batch.sequence] = {batch.bytes.size(), batch.sealed_time};
   bytes_ += batch.bytes.size();
   chain_.last_sequence = batch.sequence;
   chain_.last_digest = batch.digest;
@@ -192,8 +198,8 @@ std::optional<uint64_t> Journal::nextFor(const std::string& sink) const {
   std::lock_guard lock(mu_);
   auto cursor = cursors_.find(sink);
   if (cursor == cursors_.end()) return std::nullopt;
-  auto it = sizes_.upper_bound(cursor->second);
-  if (it == sizes_.end()) return std::nullopt;
+  auto it = batches_.upper_bound(cursor->second);
+  if (it == batches_.end()) return std::nullopt;
   return it->first;
 }
 
@@ -233,24 +239,33 @@ Status Journal::acknowledge(const std::string& sink, uint64_t sequence) {
 void Journal::collectLocked() {
   uint64_t delivered_to_all = minCursorLocked();
   if (newest_ && newest_->sequence <= delivered_to_all) newest_.reset();
-  while (!sizes_.empty()) {
-    auto oldest = sizes_.begin();
+  while (!batches_.empty()) {
+    auto oldest = batches_.begin();
     if (oldest->first > delivered_to_all || oldest->first == chain_.last_sequence) break;
     // A failed unlink only delays collection; the next recovery retries.
     ::unlink(batchPath(oldest->first).c_str());
-    bytes_ -= oldest->second;
-    sizes_.erase(oldest);
+    bytes_ -= oldest->second.bytes;
+    batches_.erase(oldest);
   }
 }
 
 uint64_t Journal::batchCount() const {
   std::lock_guard lock(mu_);
-  return sizes_.size();
+  return batches_.size();
 }
 
 uint64_t Journal::byteCount() const {
   std::lock_guard lock(mu_);
   return bytes_;
+}
+
+std::optional<SystemTime> Journal::oldestUndelivered(const std::string& sink) const {
+  std::lock_guard lock(mu_);
+  auto cursor = cursors_.find(sink);
+  if (cursor == cursors_.end()) return std::nullopt;
+  auto it = batches_.upper_bound(cursor->second);
+  if (it == batches_.end()) return std::nullopt;
+  return it->second.time;
 }
 
 uint64_t Journal::backlog(const std::string& sink) const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/clock.h"
 #include "agent/core/result.h"
 #include "agent/evidence/batch.h"
 #include "agent/evidence/sink.h"
@@ -65,6 +66,8 @@ class Journal {
   uint64_t batchCount() const;
   uint64_t byteCount() const;
   uint64_t backlog(const std::string& sink) const;
+  // When the oldest batch sink does not have yet was journaled.
+  std::optional<SystemTime> oldestUndelivered(const std::string& sink) const;
   uint64_t maxBytes() const { return options_.max_bytes; }
   const std::filesystem::path& path() const { return options_.path; }
 
@@ -79,7 +82,11 @@ class Journal {
 
   JournalOptions options_;
   mutable std::mutex mu_;
-  std::map<uint64_t, uint64_t> sizes_;  // sequence -> bytes on disk
+  struct Stored {
+    uint64_t bytes = 0;  // on disk
+    SystemTime time;     // when it was journaled
+  };
+  std::map<uint64_t, Stored> batches_;  // by sequence
   uint64_t bytes_ = 0;
   ChainPosition chain_;
   std::map<std::string, uint64_t> cursors_;

@@ -267,7 +267,11 @@ PipelineStats Pipeline::stats() const {
   out.journal_bytes = journal_.byteCount();
   for (const auto& state : sinks_) {
     std::string name(state->sink->name());
-    out.sinks.push_back({name, state->delivered, journal_.backlog(name), state->failures});
+    SinkStats sink{name, state->delivered, journal_.backlog(name), state->failures, std::nullopt};
+    if (auto oldest = journal_.oldestUndelivered(name)) {
+      sink.oldest_undelivered = std::max(clock_.now() - *oldest, SystemTime::duration::zero());
+    }
+    out.sinks.push_back(std::move(sink));
   }
   return out;
 }

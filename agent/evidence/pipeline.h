@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -34,7 +35,9 @@ struct SinkStats {
   std::string name;
   uint64_t delivered = 0;
   uint64_t backlog = 0;
-  uint64_t failures = 0;
+  uint64_t failures = 0;  // deliveries that failed (and were retried)
+  // How long the oldest batch it does not have has waited; none when it has all.
+  std::optional<std::chrono::nanoseconds> oldest_undelivered;
 };
 
 struct PipelineStats {

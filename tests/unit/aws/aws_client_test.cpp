@@ -168,6 +168,38 @@ TEST(AwsClient, NeedsARegion) {
   EXPECT_NE(r.error().message().find("no AWS region"), std::string::npos);
 }
 
+// Proxies come from the environment (libcurl reads http_proxy, HTTPS_PROXY
+// and NO_PROXY); instance metadata never goes through one.
+TEST(HttpClient, ProxyFromTheEnvironmentExceptForMetadata) {
+  testing::HttpServer proxy([](const testing::HttpExchange&) {
+    return testing::HttpReply{200, "via proxy"};
+  });
+  testing::HttpServer direct([](const testing::HttpExchange&) {
+    return testing::HttpReply{200, "direct"};
+  });
+  ::setenv("http_proxy", proxy.url().c_str(), 1);
+  HttpClient http;
+  HttpRequest r;
+  r.url = "http://service.example.invalid/path?q=1";
+  auto via = http.send(r);
+  HttpRequest metadata;
+  metadata.url = direct.url() + "/latest/api/token";
+  metadata.bypass_proxy = true;
+  auto bypassed = http.send(metadata);
+  ::setenv("no_proxy", "service.example.invalid", 1);
+  auto excluded = http.send(r);
+  ::unsetenv("http_proxy");
+  ::unsetenv("no_proxy");
+  ASSERT_TRUE(via.ok()) << via.error().message();
+  EXPECT_EQ(via->body, "via proxy");
+  ASSERT_EQ(proxy.requests().size(), 1u);
+  EXPECT_EQ(proxy.requests()[0].path, "http://service.example.invalid/path?q=1");
+  ASSERT_TRUE(bypassed.ok()) << bypassed.error().message();
+  EXPECT_EQ(bypassed->body, "direct");
+  EXPECT_FALSE(excluded.ok());  // straight to a name that does not resolve
+  EXPECT_EQ(proxy.requests().size(), 1u);
+}
+
 int freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -87,6 +87,29 @@ TEST_F(JournalTest, NewestBatchComesFromMemoryOlderOnesFromDiskChecked) {
   EXPECT_FALSE((*j)->read(2).ok());
 }
 
+TEST_F(JournalTest, OldestUndeliveredPerSinkSurvivesARestart) {
+  {
+    auto j = open();
+    SealedBatch b1 = next(), b2 = next();
+    b1.sealed_time = SystemTime(1700000000s);
+    b2.sealed_time = SystemTime(1700000100s);
+    ASSERT_TRUE((*j)->append(b1).ok());
+    ASSERT_TRUE((*j)->append(b2).ok());
+    EXPECT_EQ((*j)->oldestUndelivered("s1"), SystemTime(1700000000s));
+    ASSERT_TRUE((*j)->acknowledge("s1", 1).ok());
+    EXPECT_EQ((*j)->oldestUndelivered("s1"), SystemTime(1700000100s));
+    ASSERT_TRUE((*j)->acknowledge("s1", 2).ok());
+    EXPECT_FALSE((*j)->oldestUndelivered("s1").has_value());
+    EXPECT_FALSE((*j)->oldestUndelivered("nobody").has_value());
+  }
+  // After a restart the file's time stands in for the sealing time.
+  auto reopened = open();
+  ASSERT_TRUE(reopened.ok());
+  auto oldest = (*reopened)->oldestUndelivered("s2");
+  ASSERT_TRUE(oldest.has_value());
+  EXPECT_LT(std::chrono::system_clock::now() - *oldest, 1min);
+}
+
 TEST_F(JournalTest, RemovesBatchesOnlyWhenEverySinkHasThem) {
   auto j = open();
   SealedBatch b1 = next(), b2 = next(), b3 = next();

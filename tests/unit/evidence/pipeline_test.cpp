@@ -127,13 +127,31 @@ TEST_F(PipelineTest, FailingSinkGetsTheSameBytesAgain) {
   build({.batch_max_records = 2, .batch_max_age = 1h});
   sink_->fail_next = 3;
   ASSERT_TRUE(pipeline_->submit(item(1)));
+  EXPECT_EQ(pipeline_->stats().pending, 1u);  // the queue depth heartbeats report
   ASSERT_TRUE(pipeline_->submit(item(2)));
   ASSERT_TRUE(eventually([&] { return sink_->snapshot().size() == 1; }));
   auto stored = journal_->read(1);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(sink_->snapshot()[0].bytes, (*stored)->bytes);
   EXPECT_EQ(pipeline_->stats().sinks[0].failures, 3u);
+  EXPECT_FALSE(pipeline_->stats().sinks[0].oldest_undelivered.has_value());
   pipeline_->stop(5s);
+}
+
+// While a sink fails, how long its oldest batch has waited grows.
+TEST_F(PipelineTest, StatsSayHowLongTheOldestUndeliveredBatchWaited) {
+  build({.batch_max_records = 1, .batch_max_age = 1h});
+  sink_->fail_always = true;
+  ASSERT_TRUE(pipeline_->submit(item(1)));
+  ASSERT_TRUE(eventually([&] { return pipeline_->stats().sinks[0].failures >= 1; }));
+  auto first = pipeline_->stats().sinks[0].oldest_undelivered;
+  ASSERT_TRUE(first.has_value());
+  std::this_thread::sleep_for(50ms);
+  auto later = pipeline_->stats().sinks[0].oldest_undelivered;
+  ASSERT_TRUE(later.has_value());
+  EXPECT_GE(*later - *first, 50ms);
+  EXPECT_EQ(pipeline_->stats().sinks[0].backlog, 1u);
+  pipeline_->stop(0ms);
 }
 
 // At the journal cap records are dropped, counted in the next header and
