@@ -1,5 +1,8 @@
 #include "agent/cli/aws_setup.h"
 
+#include "agent/aws/imds.h"
+#include "agent/core/host_root.h"
+
 namespace demarc::cli {
 
 std::unique_ptr<aws::CredentialChain> credentialChain(const std::string& imds_endpoint,
@@ -25,6 +28,27 @@ aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::st
     if (!url.empty()) o.endpoints[service] = url;
   }
   return o;
+}
+
+std::function<Result<std::map<std::string, aws::EbsVolume>>(const std::vector<std::string>&)>
+volumeDescriber(const config::v1::Config& config) {
+  auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
+  if (!endpoint.ok()) return {};
+  const auto& t = config.posture().imds_timeout();
+  std::chrono::milliseconds timeout(t.seconds() * 1000 + t.nanos() / 1'000'000);
+  return [config, imds = *endpoint, timeout](
+             const std::vector<std::string>& ids) -> Result<std::map<std::string, aws::EbsVolume>> {
+    std::string region = config.aws().region();
+    if (region.empty()) {
+      aws::ImdsClient client(imds, timeout);
+      DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, client.instanceIdentity());
+      region = id.region;
+    }
+    RealClock clock;
+    auto chain = credentialChain(imds, timeout, clock);
+    aws::AwsClient client(awsOptions(config, region), *chain, clock);
+    return aws::describeVolumes(client, ids);
+  };
 }
 
 }  // namespace demarc::cli

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "agent/cli/aws_setup.h"
 #include "agent/cli/commands.h"
 #include "agent/core/clock.h"
 #include "agent/evidence/json.h"
@@ -190,6 +191,7 @@ posture::ScanOptions scanOptionsFrom(const config::Config& config, const std::st
   options.imds_endpoint = config.posture().imds_endpoint();
   const auto& t = config.posture().imds_timeout();
   options.imds_timeout = std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1000000);
+  options.describe_volumes = volumeDescriber(config);
   return options;
 }
 
@@ -233,6 +235,8 @@ int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options) 
   if (root.string().size() > 1 && root.string().back() == '/') root = root.parent_path();
   posture::ScanOptions scan_options = scanOptionsFrom(*config, global.config_path);
   if (!options.cve_feed.empty()) scan_options.cve_feed = options.cve_feed;
+  if (!HostRoot(root).isLive())
+    scan_options.describe_volumes = nullptr;  // an image's volumes are not this instance's
   posture::ScanContext context(HostRoot(root), std::move(scan_options));
   auto select = [&](const posture::LoadedRule& r) {
     if (options.rule_ids.empty()) return true;

@@ -186,4 +186,37 @@ Result<std::vector<VolumeEncryption>> scanDiskEncryption(const HostRoot& root) {
   return out;
 }
 
+void applyEbsVolumes(std::vector<VolumeEncryption>& volumes,
+                     const Result<std::map<std::string, aws::EbsVolume>>& described) {
+  for (VolumeEncryption& v : volumes) {
+    if (v.verdict != EncryptionVerdict::kUnknown || v.ebs_volume_ids.empty()) continue;
+    if (!described.ok()) {
+      v.reason += "; " + described.error().message();
+      continue;
+    }
+    std::string encrypted;
+    bool all = true;
+    for (const std::string& id : v.ebs_volume_ids) {
+      auto it = described->find(id);
+      if (it == described->end()) {
+        v.reason = "EBS volume " + id + ": ec2:DescribeVolumes did not return it";
+        all = false;
+        break;
+      }
+      if (!it->second.encrypted) {
+        v.verdict = EncryptionVerdict::kNotEncrypted;
+        v.reason = "EBS volume " + id + " is not encrypted (ec2:DescribeVolumes)";
+        all = false;
+        break;
+      }
+      encrypted += (encrypted.empty() ? "" : ", ") + id +
+                   (it->second.kms_key_id.empty() ? "" : " with KMS key " + it->second.kms_key_id);
+    }
+    if (all) {
+      v.verdict = EncryptionVerdict::kEncrypted;
+      v.reason = "EBS volume " + encrypted + " is encrypted (ec2:DescribeVolumes)";
+    }
+  }
+}
+
 }  // namespace demarc::posture

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
+#include "agent/aws/ec2.h"
 #include "agent/core/host_root.h"
 #include "agent/core/result.h"
 
@@ -37,5 +39,10 @@ struct VolumeEncryption {
 // ROOT/sys (a fake tree in tests). Unreadable parts give a verdict of
 // unknown with the reason, never an error.
 Result<std::vector<VolumeEncryption>> scanDiskEncryption(const HostRoot& root);
+
+// Completes the verdicts of EBS-backed volumes (unknown until now) with what
+// ec2:DescribeVolumes said about their volume ids, or says why it could not.
+void applyEbsVolumes(std::vector<VolumeEncryption>& volumes,
+                     const Result<std::map<std::string, aws::EbsVolume>>& described);
 
 }  // namespace demarc::posture

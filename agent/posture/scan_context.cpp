@@ -308,7 +308,17 @@ const Result<ListenerScan>& ScanContext::listeners() {
 }
 
 const Result<std::vector<VolumeEncryption>>& ScanContext::volumes() {
-  if (!volumes_) volumes_ = scanDiskEncryption(root_);
+  if (volumes_) return *volumes_;
+  volumes_ = scanDiskEncryption(root_);
+  if (volumes_->ok() && options_.describe_volumes) {
+    std::vector<std::string> ids;
+    for (const auto& v : **volumes_) {
+      if (v.verdict == EncryptionVerdict::kUnknown) {
+        ids.insert(ids.end(), v.ebs_volume_ids.begin(), v.ebs_volume_ids.end());
+      }
+    }
+    if (!ids.empty()) applyEbsVolumes(**volumes_, options_.describe_volumes(ids));
+  }
   return *volumes_;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,6 +42,10 @@ struct ScanOptions {
   // root); empty: no CVE matching.
   std::string cve_feed;
   SystemTime now = std::chrono::system_clock::now();
+  // ec2:DescribeVolumes for the instance's EBS volume ids; unset off EC2 or
+  // without AWS credentials (EBS verdicts then stay unknown).
+  std::function<Result<std::map<std::string, aws::EbsVolume>>(const std::vector<std::string>&)>
+      describe_volumes;
 };
 
 // One line of /etc/passwd, /etc/group or /etc/shadow, split on ':'.

@@ -1,4 +1,5 @@
 #include "agent/aws/aws_client.h"
+#include "agent/aws/ec2.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -198,6 +199,70 @@ TEST(HttpClient, ProxyFromTheEnvironmentExceptForMetadata) {
   EXPECT_EQ(bypassed->body, "direct");
   EXPECT_FALSE(excluded.ok());  // straight to a name that does not resolve
   EXPECT_EQ(proxy.requests().size(), 1u);
+}
+
+TEST(Ec2, DescribeVolumesSendsTheQueryAndReadsNestedItems) {
+  testing::HttpServer ec2([](const testing::HttpExchange&) {
+    return testing::HttpReply{200,
+                              R"(<?xml version="1.0" encoding="UTF-8"?>
+<DescribeVolumesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>r-1</requestId>
+  <volumeSet>
+    <item>
+      <volumeId>vol-0aaa</volumeId><size>8</size><status>in-use</status>
+      <attachmentSet><item><volumeId>vol-0aaa</volumeId><instanceId>i-1</instanceId>
+        <device>/dev/xvda</device><deleteOnTermination>true</deleteOnTermination></item></attachmentSet>
+      <encrypted>true</encrypted>
+      <kmsKeyId>arn:aws:kms:eu-west-1:111122223333:key/abcd</kmsKeyId>
+      <tagSet><item><key>Name</key><value>root</value></item></tagSet>
+    </item>
+    <item>
+      <volumeId>vol-0bbb</volumeId><status>in-use</status>
+      <attachmentSet/>
+      <encrypted>false</encrypted>
+    </item>
+  </volumeSet>
+</DescribeVolumesResponse>)"};
+  });
+  RealClock clock;
+  std::vector<std::unique_ptr<CredentialSource>> sources;
+  sources.push_back(environmentSource([](const std::string& name) -> std::optional<std::string> {
+    if (name == "AWS_ACCESS_KEY_ID") return "AKIAEC2";
+    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
+    return std::nullopt;
+  }));
+  CredentialChain chain(std::move(sources), clock);
+  AwsClientOptions options;
+  options.region = "eu-west-1";
+  options.endpoints["ec2"] = ec2.url();
+  AwsClient client(options, chain, clock);
+  auto volumes = describeVolumes(client, {"vol-0aaa", "vol-0bbb"});
+  ASSERT_TRUE(volumes.ok()) << volumes.error().message();
+  ASSERT_EQ(volumes->size(), 2u);
+  EXPECT_TRUE(volumes->at("vol-0aaa").encrypted);
+  EXPECT_EQ(volumes->at("vol-0aaa").kms_key_id, "arn:aws:kms:eu-west-1:111122223333:key/abcd");
+  EXPECT_EQ(volumes->at("vol-0aaa").state, "in-use");
+  EXPECT_FALSE(volumes->at("vol-0bbb").encrypted);
+  auto seen = ec2.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].body,
+            "Action=DescribeVolumes&Version=2016-11-15&VolumeId.1=vol-0aaa&VolumeId.2=vol-0bbb");
+  EXPECT_NE(seen[0].headers["authorization"].find("/eu-west-1/ec2/aws4_request"),
+            std::string::npos);
+
+  testing::HttpServer denied([](const testing::HttpExchange&) {
+    return testing::HttpReply{403,
+                              "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>"
+                              "not allowed</Message></Error></Errors></Response>"};
+  });
+  options.endpoints["ec2"] = denied.url();
+  AwsClient refused(options, chain, clock);
+  auto error = describeVolumes(refused, {"vol-0aaa"});
+  ASSERT_FALSE(error.ok());
+  EXPECT_NE(error.error().message().find("ec2:DescribeVolumes: HTTP 403 UnauthorizedOperation"),
+            std::string::npos)
+      << error.error().message();
 }
 
 int freePort() {

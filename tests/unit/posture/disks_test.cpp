@@ -1,4 +1,5 @@
 #include "agent/posture/disks.h"
+#include "agent/posture/scan_context.h"
 
 #include <gtest/gtest.h>
 
@@ -106,6 +107,67 @@ TEST(DiskEncryption, EveryLayoutGetsItsVerdict) {
   EXPECT_EQ(at(*scan, "/usr").verdict, EncryptionVerdict::kNotEncrypted);    // verity
   EXPECT_EQ(at(*scan, "/integ").verdict, EncryptionVerdict::kNotEncrypted);  // integrity
   EXPECT_EQ(at(*scan, "[swap]").verdict, EncryptionVerdict::kEncrypted);
+}
+
+// What ec2:DescribeVolumes says completes the EBS verdicts; without an
+// answer they stay unknown and say why.
+TEST(DiskEncryption, DescribeVolumesDecidesEbs) {
+  testing::TempDir root;
+  FakeSys sys(root);
+  sys.disk("nvme0n1", "Amazon Elastic Block Store", "vol0123456789abcdef0");
+  sys.disk("nvme1n1", "Amazon Elastic Block Store", "vol0fedcba9876543210");
+  sys.disk("nvme2n1", "Amazon Elastic Block Store", "vol0aaaabbbbccccdddd");
+  root.write("proc/mounts",
+             "/dev/nvme0n1 / ext4 rw 0 0\n/dev/nvme1n1 /data xfs rw 0 0\n"
+             "/dev/nvme2n1 /logs xfs rw 0 0\n");
+  auto scan = scanDiskEncryption(HostRoot(root.path()));
+  ASSERT_TRUE(scan.ok());
+  auto failed = *scan;
+  applyEbsVolumes(failed, Error(ErrorCode::kUnavailable,
+                                "ec2:DescribeVolumes: HTTP 403 "
+                                "UnauthorizedOperation"));
+  EXPECT_EQ(at(failed, "/").verdict, EncryptionVerdict::kUnknown);
+  EXPECT_NE(at(failed, "/").reason.find("HTTP 403 UnauthorizedOperation"), std::string::npos);
+
+  std::map<std::string, aws::EbsVolume> described = {
+      {"vol-0123456789abcdef0",
+       {"vol-0123456789abcdef0", true, "arn:aws:kms:us-east-1:1:key/k", "in-use"}},
+      {"vol-0fedcba9876543210", {"vol-0fedcba9876543210", false, "", "in-use"}}};
+  applyEbsVolumes(*scan, described);
+  EXPECT_EQ(at(*scan, "/").verdict, EncryptionVerdict::kEncrypted);
+  EXPECT_EQ(at(*scan, "/").reason,
+            "EBS volume vol-0123456789abcdef0 with KMS key arn:aws:kms:us-east-1:1:key/k is "
+            "encrypted (ec2:DescribeVolumes)");
+  EXPECT_EQ(at(*scan, "/data").verdict, EncryptionVerdict::kNotEncrypted);
+  EXPECT_EQ(at(*scan, "/data").reason,
+            "EBS volume vol-0fedcba9876543210 is not encrypted (ec2:DescribeVolumes)");
+  EXPECT_EQ(at(*scan, "/logs").verdict, EncryptionVerdict::kUnknown);
+  EXPECT_NE(at(*scan, "/logs").reason.find("did not return it"), std::string::npos);
+}
+
+// A scan asks DescribeVolumes once, for the EBS volumes it could not judge.
+TEST(DiskEncryption, ScanAsksForTheUnknownEbsVolumesOnly) {
+  testing::TempDir root;
+  FakeSys sys(root);
+  sys.disk("nvme0n1", "Amazon Elastic Block Store", "vol0123456789abcdef0");
+  sys.disk("vda", "");
+  root.write("proc/mounts", "/dev/nvme0n1 / ext4 rw 0 0\n/dev/vda /plain ext4 rw 0 0\n");
+  std::vector<std::vector<std::string>> asked;
+  ScanOptions options;
+  options.describe_volumes =
+      [&](const std::vector<std::string>& ids) -> Result<std::map<std::string, aws::EbsVolume>> {
+    asked.push_back(ids);
+    return std::map<std::string, aws::EbsVolume>{
+        {"vol-0123456789abcdef0", {"vol-0123456789abcdef0", true, "", "in-use"}}};
+  };
+  ScanContext context(HostRoot(root.path()), options);
+  const auto& volumes = context.volumes();
+  ASSERT_TRUE(volumes.ok());
+  EXPECT_EQ(at(*volumes, "/").verdict, EncryptionVerdict::kEncrypted);
+  EXPECT_EQ(at(*volumes, "/plain").verdict, EncryptionVerdict::kNotEncrypted);
+  context.volumes();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0], std::vector<std::string>{"vol-0123456789abcdef0"});
 }
 
 TEST(DiskEncryption, MissingSysfsAndLoopsGiveUnknownNotHangs) {
