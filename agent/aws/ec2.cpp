@@ -46,6 +46,40 @@ std::vector<std::string_view> ec2Items(std::string_view xml, std::string_view se
   return items;
 }
 
+Result<InstanceMetadataOptions> describeMetadataOptions(AwsClient& client,
+                                                        const std::string& instance_id) {
+  HttpRequest r;
+  r.method = "POST";
+  r.url = client.endpoint("ec2") + "/";
+  r.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+  r.body = "Action=DescribeInstances&Version=" + std::string(kApiVersion) +
+           "&InstanceId.1=" + uriEncode(instance_id, false);
+  DEMARC_ASSIGN_OR_RETURN(HttpResponse response, client.send("ec2", std::move(r)));
+  if (response.status != 200) {
+    return Error(ErrorCode::kUnavailable,
+                 "ec2:DescribeInstances: " + parseAwsError(response).describe());
+  }
+  std::string_view body = response.body;
+  size_t at = body.find("<metadataOptions>");
+  size_t end = body.find("</metadataOptions>");
+  if (at == std::string_view::npos || end == std::string_view::npos || end < at) {
+    return Error(ErrorCode::kCorrupt,
+                 "ec2:DescribeInstances " + instance_id + ": no metadataOptions in the reply");
+  }
+  std::string_view options = body.substr(at, end - at);
+  InstanceMetadataOptions out;
+  out.http_tokens = field(options, "httpTokens");
+  out.http_endpoint = field(options, "httpEndpoint");
+  std::string hops = field(options, "httpPutResponseHopLimit");
+  if (hops.empty() || hops.find_first_not_of("0123456789") != std::string::npos ||
+      hops.size() > 3) {
+    return Error(ErrorCode::kCorrupt, "ec2:DescribeInstances " + instance_id +
+                                          ": httpPutResponseHopLimit '" + hops + "'");
+  }
+  out.hop_limit = std::stoi(hops);
+  return out;
+}
+
 Result<std::map<std::string, EbsVolume>> describeVolumes(AwsClient& client,
                                                          const std::vector<std::string>& ids) {
   std::map<std::string, EbsVolume> out;

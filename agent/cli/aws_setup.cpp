@@ -3,6 +3,8 @@
 #include "agent/aws/imds.h"
 #include "agent/core/host_root.h"
 
+#include <optional>
+
 namespace demarc::cli {
 
 std::unique_ptr<aws::CredentialChain> credentialChain(const std::string& imds_endpoint,
@@ -30,25 +32,52 @@ aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::st
   return o;
 }
 
-std::function<Result<std::map<std::string, aws::EbsVolume>>(const std::vector<std::string>&)>
-volumeDescriber(const config::v1::Config& config) {
-  auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
-  if (!endpoint.ok()) return {};
-  const auto& t = config.posture().imds_timeout();
-  std::chrono::milliseconds timeout(t.seconds() * 1000 + t.nanos() / 1'000'000);
-  return [config, imds = *endpoint, timeout](
-             const std::vector<std::string>& ids) -> Result<std::map<std::string, aws::EbsVolume>> {
-    std::string region = config.aws().region();
-    if (region.empty()) {
-      aws::ImdsClient client(imds, timeout);
-      DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, client.instanceIdentity());
-      region = id.region;
-    }
-    RealClock clock;
-    auto chain = credentialChain(imds, timeout, clock);
-    aws::AwsClient client(awsOptions(config, region), *chain, clock);
+namespace {
+
+class InstanceEc2 : public aws::Ec2Queries {
+ public:
+  InstanceEc2(config::v1::Config config, std::string imds, std::chrono::milliseconds timeout)
+      : config_(std::move(config)), imds_(std::move(imds)), timeout_(timeout) {}
+
+  Result<std::map<std::string, aws::EbsVolume>> describeVolumes(
+      const std::vector<std::string>& ids) override {
+    DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, identity());
+    auto chain = credentialChain(imds_, timeout_, clock_);
+    aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
     return aws::describeVolumes(client, ids);
-  };
+  }
+  Result<aws::InstanceMetadataOptions> metadataOptions() override {
+    DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, identity());
+    auto chain = credentialChain(imds_, timeout_, clock_);
+    aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
+    return aws::describeMetadataOptions(client, id.instance_id);
+  }
+
+ private:
+  Result<aws::InstanceIdentity> identity() {
+    if (!identity_) {
+      aws::ImdsClient client(imds_, timeout_);
+      DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, client.instanceIdentity());
+      identity_ = std::move(id);
+    }
+    return *identity_;
+  }
+
+  config::v1::Config config_;
+  std::string imds_;
+  std::chrono::milliseconds timeout_;
+  RealClock clock_;
+  std::optional<aws::InstanceIdentity> identity_;
+};
+
+}  // namespace
+
+std::shared_ptr<aws::Ec2Queries> ec2Queries(const config::v1::Config& config) {
+  auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
+  if (!endpoint.ok()) return nullptr;
+  const auto& t = config.posture().imds_timeout();
+  return std::make_shared<InstanceEc2>(
+      config, *endpoint, std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1'000'000));
 }
 
 }  // namespace demarc::cli

@@ -25,10 +25,10 @@ std::unique_ptr<aws::CredentialChain> credentialChain(const std::string& imds_en
 // given one (the instance's).
 aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::string& region);
 
-// ec2:DescribeVolumes for posture's EBS verdicts, through the credential
-// chain and the instance's region; empty where there is no IMDS (off EC2,
-// image scans). Each call asks afresh (scans are hours apart).
-std::function<Result<std::map<std::string, aws::EbsVolume>>(const std::vector<std::string>&)>
-volumeDescriber(const config::v1::Config& config);
+// The EC2 calls posture makes about this instance, through the credential
+// chain, in the instance's region (identity document, asked on first use);
+// none where there is no IMDS (off EC2). Each call asks afresh (scans are
+// hours apart).
+std::shared_ptr<aws::Ec2Queries> ec2Queries(const config::v1::Config& config);
 
 }  // namespace demarc::cli

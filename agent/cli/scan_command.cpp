@@ -191,7 +191,7 @@ posture::ScanOptions scanOptionsFrom(const config::Config& config, const std::st
   options.imds_endpoint = config.posture().imds_endpoint();
   const auto& t = config.posture().imds_timeout();
   options.imds_timeout = std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1000000);
-  options.describe_volumes = volumeDescriber(config);
+  options.ec2_api = ec2Queries(config);
   return options;
 }
 
@@ -235,8 +235,8 @@ int scanCommand(const GlobalOptions& global, const ScanCommandOptions& options) 
   if (root.string().size() > 1 && root.string().back() == '/') root = root.parent_path();
   posture::ScanOptions scan_options = scanOptionsFrom(*config, global.config_path);
   if (!options.cve_feed.empty()) scan_options.cve_feed = options.cve_feed;
-  if (!HostRoot(root).isLive())
-    scan_options.describe_volumes = nullptr;  // an image's volumes are not this instance's
+  // An image's volumes and settings are not this instance's.
+  if (!HostRoot(root).isLive()) scan_options.ec2_api = nullptr;
   posture::ScanContext context(HostRoot(root), std::move(scan_options));
   auto select = [&](const posture::LoadedRule& r) {
     if (options.rule_ids.empty()) return true;

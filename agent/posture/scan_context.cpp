@@ -310,16 +310,25 @@ const Result<ListenerScan>& ScanContext::listeners() {
 const Result<std::vector<VolumeEncryption>>& ScanContext::volumes() {
   if (volumes_) return *volumes_;
   volumes_ = scanDiskEncryption(root_);
-  if (volumes_->ok() && options_.describe_volumes) {
+  if (volumes_->ok() && options_.ec2_api) {
     std::vector<std::string> ids;
     for (const auto& v : **volumes_) {
       if (v.verdict == EncryptionVerdict::kUnknown) {
         ids.insert(ids.end(), v.ebs_volume_ids.begin(), v.ebs_volume_ids.end());
       }
     }
-    if (!ids.empty()) applyEbsVolumes(**volumes_, options_.describe_volumes(ids));
+    if (!ids.empty()) applyEbsVolumes(**volumes_, options_.ec2_api->describeVolumes(ids));
   }
   return *volumes_;
+}
+
+const Result<aws::InstanceMetadataOptions>& ScanContext::ec2Metadata() {
+  if (!ec2_metadata_) {
+    ec2_metadata_ = options_.ec2_api ? options_.ec2_api->metadataOptions()
+                                     : Result<aws::InstanceMetadataOptions>(Error(
+                                           ErrorCode::kUnavailable, "no EC2 API for this scan"));
+  }
+  return *ec2_metadata_;
 }
 
 const Ec2Facts& ScanContext::ec2() {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,10 +43,10 @@ struct ScanOptions {
   // root); empty: no CVE matching.
   std::string cve_feed;
   SystemTime now = std::chrono::system_clock::now();
-  // ec2:DescribeVolumes for the instance's EBS volume ids; unset off EC2 or
-  // without AWS credentials (EBS verdicts then stay unknown).
-  std::function<Result<std::map<std::string, aws::EbsVolume>>(const std::vector<std::string>&)>
-      describe_volumes;
+  // The EC2 API about this instance (DescribeVolumes, DescribeInstances);
+  // none off EC2 and for images: EBS verdicts then stay unknown and the
+  // hop-limit check says why.
+  std::shared_ptr<aws::Ec2Queries> ec2_api;
 };
 
 // One line of /etc/passwd, /etc/group or /etc/shadow, split on ':'.
@@ -118,6 +119,8 @@ class ScanContext {
   const Result<ListenerScan>& listeners();
   const Result<std::vector<VolumeEncryption>>& volumes();
   const Ec2Facts& ec2();
+  // ec2:DescribeInstances for this instance (needs options().ec2_api).
+  const Result<aws::InstanceMetadataOptions>& ec2Metadata();
   const KernelModules& kernelModules();
   // Open CVEs of the installed packages from options().cve_feed; an error
   // says why there are none (no feed, not Debian, feed unreadable).
@@ -145,6 +148,7 @@ class ScanContext {
   std::optional<Result<ListenerScan>> listeners_;
   std::optional<Result<std::vector<VolumeEncryption>>> volumes_;
   std::optional<Ec2Facts> ec2_;
+  std::optional<Result<aws::InstanceMetadataOptions>> ec2_metadata_;
   std::optional<KernelModules> modules_;
   std::optional<Result<CveReport>> cves_;
 };

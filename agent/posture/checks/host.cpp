@@ -121,6 +121,21 @@ CheckOutcome runEc2Check(const rules::v1::Check& check, ScanContext& context) {
       }
       return CheckOutcome::fail("amazon-ssm-agent not installed", expected, "systemd unit folders");
     }
+    case S::EC2_SETTING_IMDS_HOP_LIMIT: {
+      uint32_t max = check.ec2().max_hop_limit() == 0 ? 1 : check.ec2().max_hop_limit();
+      std::string expected = "HttpPutResponseHopLimit at most " + std::to_string(max);
+      if (!context.options().ec2_api) {
+        return CheckOutcome::error("the EC2 API is not available to this scan", source);
+      }
+      auto options = context.ec2Metadata();
+      if (!options.ok())
+        return CheckOutcome::error(options.error().message(), "ec2:DescribeInstances");
+      std::string observed = "HttpPutResponseHopLimit " + std::to_string(options->hop_limit);
+      if (options->hop_limit >= 1 && static_cast<uint32_t>(options->hop_limit) <= max) {
+        return CheckOutcome::pass(observed, expected, "ec2:DescribeInstances");
+      }
+      return CheckOutcome::fail(observed, expected, "ec2:DescribeInstances");
+    }
     default:
       return CheckOutcome::error("unknown EC2 setting");
   }

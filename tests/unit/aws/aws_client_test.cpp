@@ -265,6 +265,47 @@ TEST(Ec2, DescribeVolumesSendsTheQueryAndReadsNestedItems) {
       << error.error().message();
 }
 
+TEST(Ec2, DescribeInstancesMetadataOptions) {
+  testing::HttpServer ec2([](const testing::HttpExchange& ex) {
+    if (ex.body.find("InstanceId.1=i-0abc") == std::string::npos)
+      return testing::HttpReply{400, ""};
+    return testing::HttpReply{
+        200,
+        "<DescribeInstancesResponse><reservationSet><item><instancesSet><item>"
+        "<instanceId>i-0abc</instanceId><metadataOptions><state>applied</state>"
+        "<httpTokens>required</httpTokens><httpPutResponseHopLimit>2</httpPutResponseHopLimit>"
+        "<httpEndpoint>enabled</httpEndpoint></metadataOptions></item></instancesSet></item>"
+        "</reservationSet></DescribeInstancesResponse>"};
+  });
+  testing::HttpServer broken([](const testing::HttpExchange&) {
+    return testing::HttpReply{200, "<DescribeInstancesResponse><reservationSet/>"};
+  });
+  RealClock clock;
+  std::vector<std::unique_ptr<CredentialSource>> sources;
+  sources.push_back(environmentSource([](const std::string& name) -> std::optional<std::string> {
+    if (name == "AWS_ACCESS_KEY_ID") return "AKIAEC2";
+    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
+    return std::nullopt;
+  }));
+  CredentialChain chain(std::move(sources), clock);
+  AwsClientOptions options;
+  options.region = "eu-west-1";
+  options.endpoints["ec2"] = ec2.url();
+  AwsClient client(options, chain, clock);
+  auto got = describeMetadataOptions(client, "i-0abc");
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(got->http_tokens, "required");
+  EXPECT_EQ(got->http_endpoint, "enabled");
+  EXPECT_EQ(got->hop_limit, 2);
+  EXPECT_NE(ec2.requests()[0].body.find("Action=DescribeInstances&Version=2016-11-15"),
+            std::string::npos);
+  options.endpoints["ec2"] = broken.url();
+  AwsClient truncated(options, chain, clock);
+  auto bad = describeMetadataOptions(truncated, "i-0abc");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("no metadataOptions"), std::string::npos);
+}
+
 int freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

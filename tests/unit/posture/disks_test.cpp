@@ -152,22 +152,30 @@ TEST(DiskEncryption, ScanAsksForTheUnknownEbsVolumesOnly) {
   sys.disk("nvme0n1", "Amazon Elastic Block Store", "vol0123456789abcdef0");
   sys.disk("vda", "");
   root.write("proc/mounts", "/dev/nvme0n1 / ext4 rw 0 0\n/dev/vda /plain ext4 rw 0 0\n");
-  std::vector<std::vector<std::string>> asked;
-  ScanOptions options;
-  options.describe_volumes =
-      [&](const std::vector<std::string>& ids) -> Result<std::map<std::string, aws::EbsVolume>> {
-    asked.push_back(ids);
-    return std::map<std::string, aws::EbsVolume>{
-        {"vol-0123456789abcdef0", {"vol-0123456789abcdef0", true, "", "in-use"}}};
+  class Recording : public aws::Ec2Queries {
+   public:
+    Result<std::map<std::string, aws::EbsVolume>> describeVolumes(
+        const std::vector<std::string>& ids) override {
+      asked.push_back(ids);
+      return std::map<std::string, aws::EbsVolume>{
+          {"vol-0123456789abcdef0", {"vol-0123456789abcdef0", true, "", "in-use"}}};
+    }
+    Result<aws::InstanceMetadataOptions> metadataOptions() override {
+      return Error(ErrorCode::kUnavailable, "not asked");
+    }
+    std::vector<std::vector<std::string>> asked;
   };
+  auto api = std::make_shared<Recording>();
+  ScanOptions options;
+  options.ec2_api = api;
   ScanContext context(HostRoot(root.path()), options);
   const auto& volumes = context.volumes();
   ASSERT_TRUE(volumes.ok());
   EXPECT_EQ(at(*volumes, "/").verdict, EncryptionVerdict::kEncrypted);
   EXPECT_EQ(at(*volumes, "/plain").verdict, EncryptionVerdict::kNotEncrypted);
   context.volumes();
-  ASSERT_EQ(asked.size(), 1u);
-  EXPECT_EQ(asked[0], std::vector<std::string>{"vol-0123456789abcdef0"});
+  ASSERT_EQ(api->asked.size(), 1u);
+  EXPECT_EQ(api->asked[0], std::vector<std::string>{"vol-0123456789abcdef0"});
 }
 
 TEST(DiskEncryption, MissingSysfsAndLoopsGiveUnknownNotHangs) {

@@ -89,5 +89,71 @@ TEST(Ec2Settings, NoMetadataServiceIsNotApplicable) {
       << r["imdsv2-enforced"].observed;
 }
 
+// The EC2 API as a fake: the hop limit it reports, or an error.
+class FakeEc2 : public aws::Ec2Queries {
+ public:
+  explicit FakeEc2(Result<aws::InstanceMetadataOptions> options) : options_(std::move(options)) {}
+  Result<std::map<std::string, aws::EbsVolume>> describeVolumes(
+      const std::vector<std::string>&) override {
+    return std::map<std::string, aws::EbsVolume>{};
+  }
+  Result<aws::InstanceMetadataOptions> metadataOptions() override {
+    ++calls;
+    return options_;
+  }
+  int calls = 0;
+
+ private:
+  Result<aws::InstanceMetadataOptions> options_;
+};
+
+CheckOutcome hopLimit(const std::string& endpoint, std::shared_ptr<aws::Ec2Queries> api,
+                      const std::string& max = "") {
+  RuleSet set;
+  std::string yaml =
+      "pack: ec2\nrules:\n- id: hops\n  title: t\n  severity: medium\n  remediation: r\n"
+      "  checks:\n  - ec2: {setting: imds_hop_limit" +
+      (max.empty() ? std::string() : ", max_hop_limit: " + max) + "}\n";
+  Status added = addRulePack(set, yaml, "ec2.yaml");
+  EXPECT_TRUE(added.ok()) << added.error().message();
+  ScanOptions options;
+  options.imds_endpoint = endpoint;
+  options.imds_timeout = std::chrono::milliseconds(300);
+  options.ec2_api = std::move(api);
+  ScanContext context(HostRoot("/"), options);
+  return runScan(set, context).results.at(0).outcome;
+}
+
+TEST(Ec2Settings, ImdsHopLimitFromDescribeInstances) {
+  testing::HttpServer imds(enforcedImds);
+  auto one =
+      hopLimit(imds.url(),
+               std::make_shared<FakeEc2>(aws::InstanceMetadataOptions{"required", "enabled", 1}));
+  EXPECT_EQ(one.status, demarc::v1::CHECK_STATUS_PASS) << one.observed;
+  EXPECT_EQ(one.observed, "HttpPutResponseHopLimit 1");
+  EXPECT_EQ(one.source, "ec2:DescribeInstances");
+  auto two =
+      hopLimit(imds.url(),
+               std::make_shared<FakeEc2>(aws::InstanceMetadataOptions{"required", "enabled", 2}));
+  EXPECT_EQ(two.status, demarc::v1::CHECK_STATUS_FAIL);
+  EXPECT_EQ(two.expected, "HttpPutResponseHopLimit at most 1");
+  auto containers = hopLimit(
+      imds.url(), std::make_shared<FakeEc2>(aws::InstanceMetadataOptions{"required", "enabled", 2}),
+      "2");
+  EXPECT_EQ(containers.status, demarc::v1::CHECK_STATUS_PASS);
+  auto denied = hopLimit(imds.url(), std::make_shared<FakeEc2>(Error(
+                                         ErrorCode::kUnavailable,
+                                         "ec2:DescribeInstances: HTTP 403 UnauthorizedOperation")));
+  EXPECT_EQ(denied.status, demarc::v1::CHECK_STATUS_ERROR);
+  EXPECT_NE(denied.observed.find("UnauthorizedOperation"), std::string::npos) << denied.observed;
+  auto none = hopLimit(imds.url(), nullptr);
+  EXPECT_EQ(none.status, demarc::v1::CHECK_STATUS_ERROR);
+  // Off EC2 the check does not apply and asks nothing.
+  auto fake = std::make_shared<FakeEc2>(aws::InstanceMetadataOptions{"required", "enabled", 1});
+  auto off = hopLimit("http://127.0.0.1:9", fake);
+  EXPECT_EQ(off.status, demarc::v1::CHECK_STATUS_NOT_APPLICABLE) << off.observed;
+  EXPECT_EQ(fake->calls, 0);
+}
+
 }  // namespace
 }  // namespace demarc::posture
