@@ -2,21 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/aws/xml.h"
+
 namespace demarc::aws {
 namespace {
-
-// The text of the first <tag>...</tag> in an XML error body. AWS error
-// documents are small and flat; no general XML parser is needed for them.
-std::string xmlElement(std::string_view xml, std::string_view tag) {
-  std::string open = "<" + std::string(tag) + ">";
-  std::string close = "</" + std::string(tag) + ">";
-  size_t start = xml.find(open);
-  if (start == std::string_view::npos) return "";
-  start += open.size();
-  size_t end = xml.find(close, start);
-  if (end == std::string_view::npos) return "";
-  return std::string(xml.substr(start, end - start));
-}
 
 bool isThrottling(std::string_view code) {
   for (std::string_view c :
@@ -59,10 +48,10 @@ AwsError parseAwsError(const HttpResponse& response) {
   if (body.find('<') != std::string_view::npos) {
     // S3: <Error><Code/><Message/><RequestId/></Error>; EC2 and other query
     // services: <Response><Errors><Error>...</Error></Errors><RequestID/>.
-    e.code = xmlElement(body, "Code");
-    e.message = xmlElement(body, "Message");
-    e.request_id = xmlElement(body, "RequestId");
-    if (e.request_id.empty()) e.request_id = xmlElement(body, "RequestID");
+    e.code = firstElement(body, "Code");
+    e.message = firstElement(body, "Message");
+    e.request_id = firstElement(body, "RequestId");
+    if (e.request_id.empty()) e.request_id = firstElement(body, "RequestID");
   } else if (auto doc = nlohmann::json::parse(body, nullptr, false);
              !doc.is_discarded() && doc.is_object()) {
     // JSON protocol: {"__type": "com.amazonaws...#ThrottlingException", "message": ...}.

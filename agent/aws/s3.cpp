@@ -2,32 +2,10 @@
 
 #include <cctype>
 
+#include "agent/aws/xml.h"
+
 namespace demarc::aws {
 namespace {
-
-// The text of every <tag>...</tag> in order, calling fn for each.
-void forEachElement(std::string_view xml, std::string_view tag,
-                    const std::function<void(std::string_view)>& fn) {
-  std::string open = "<" + std::string(tag) + ">";
-  std::string close = "</" + std::string(tag) + ">";
-  for (size_t at = xml.find(open); at != std::string_view::npos; at = xml.find(open, at)) {
-    at += open.size();
-    size_t end = xml.find(close, at);
-    if (end == std::string_view::npos) return;
-    fn(xml.substr(at, end - at));
-    at = end + close.size();
-  }
-}
-
-std::string firstElement(std::string_view xml, std::string_view tag) {
-  std::string out;
-  bool found = false;
-  forEachElement(xml, tag, [&](std::string_view v) {
-    if (!found) out = std::string(v);
-    found = true;
-  });
-  return out;
-}
 
 // Keys come URL-encoded (encoding-type=url), so no XML entities or control
 // characters need decoding.

@@ -59,4 +59,19 @@ std::vector<std::filesystem::path> writeChain(const evidence::Signer& signer,
   return files;
 }
 
+evidence::StoredBatch storedBatch(uint64_t sequence, const std::string& bytes) {
+  evidence::StoredBatch b;
+  b.sequence = sequence;
+  b.bytes = bytes;
+  b.digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  b.header.set_sequence(sequence);
+  auto& host = *b.header.mutable_host();
+  host.set_instance_id("i-0abc");
+  host.set_account_id("123456789012");
+  host.set_region("eu-west-1");
+  *b.header.mutable_last_time() =
+      evidence::toTimestamp(SystemTime(std::chrono::seconds(1764539225)));  // 2025-11-30
+  return b;
+}
+
 }  // namespace demarc::testing

@@ -9,6 +9,7 @@
 #include "agent/evidence/batch.h"
 #include "agent/evidence/record.pb.h"
 #include "agent/evidence/signer.h"
+#include "agent/evidence/sink.h"
 
 namespace demarc::testing {
 
@@ -27,6 +28,10 @@ struct ChainSpec {
 std::vector<std::filesystem::path> writeChain(const evidence::Signer& signer,
                                               const std::filesystem::path& root,
                                               const ChainSpec& spec = {});
+
+// A stored batch as sinks get it, with fixed identity and digest: instance
+// i-0abc of account 123456789012 in eu-west-1, newest record 2025-11-30.
+evidence::StoredBatch storedBatch(uint64_t sequence, const std::string& bytes);
 
 // Encodes records for the sealer.
 evidence::EncodedRecord encoded(const v1::Record& record);

@@ -201,6 +201,17 @@ TEST(HttpClient, ProxyFromTheEnvironmentExceptForMetadata) {
   EXPECT_EQ(proxy.requests().size(), 1u);
 }
 
+// A chain holding one pair of static keys, as from the environment.
+std::unique_ptr<CredentialChain> keysFromEnvironment(const Clock& clock) {
+  std::vector<std::unique_ptr<CredentialSource>> sources;
+  sources.push_back(environmentSource([](const std::string& name) -> std::optional<std::string> {
+    if (name == "AWS_ACCESS_KEY_ID") return "AKIAEC2";
+    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
+    return std::nullopt;
+  }));
+  return std::make_unique<CredentialChain>(std::move(sources), clock);
+}
+
 TEST(Ec2, DescribeVolumesSendsTheQueryAndReadsNestedItems) {
   testing::HttpServer ec2([](const testing::HttpExchange&) {
     return testing::HttpReply{200,
@@ -225,13 +236,8 @@ TEST(Ec2, DescribeVolumesSendsTheQueryAndReadsNestedItems) {
 </DescribeVolumesResponse>)"};
   });
   RealClock clock;
-  std::vector<std::unique_ptr<CredentialSource>> sources;
-  sources.push_back(environmentSource([](const std::string& name) -> std::optional<std::string> {
-    if (name == "AWS_ACCESS_KEY_ID") return "AKIAEC2";
-    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
-    return std::nullopt;
-  }));
-  CredentialChain chain(std::move(sources), clock);
+  auto credentials = keysFromEnvironment(clock);
+  CredentialChain& chain = *credentials;
   AwsClientOptions options;
   options.region = "eu-west-1";
   options.endpoints["ec2"] = ec2.url();
@@ -281,13 +287,8 @@ TEST(Ec2, DescribeInstancesMetadataOptions) {
     return testing::HttpReply{200, "<DescribeInstancesResponse><reservationSet/>"};
   });
   RealClock clock;
-  std::vector<std::unique_ptr<CredentialSource>> sources;
-  sources.push_back(environmentSource([](const std::string& name) -> std::optional<std::string> {
-    if (name == "AWS_ACCESS_KEY_ID") return "AKIAEC2";
-    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
-    return std::nullopt;
-  }));
-  CredentialChain chain(std::move(sources), clock);
+  auto credentials = keysFromEnvironment(clock);
+  CredentialChain& chain = *credentials;
   AwsClientOptions options;
   options.region = "eu-west-1";
   options.endpoints["ec2"] = ec2.url();

@@ -7,34 +7,22 @@
 #include "agent/core/decompress.h"
 #include "agent/core/encoding.h"
 #include "agent/evidence/codec.h"
+#include "tests/support/evidence_fixture.h"
 #include "tests/support/http_server.h"
 
 namespace demarc::sinks {
 namespace {
 
-evidence::StoredBatch batch(uint64_t seq, const std::string& bytes) {
-  evidence::StoredBatch b;
-  b.sequence = seq;
-  b.bytes = bytes;
-  b.digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  b.header.set_sequence(seq);
-  auto& host = *b.header.mutable_host();
-  host.set_instance_id("i-0abc");
-  host.set_account_id("123456789012");
-  host.set_region("eu-west-1");
-  *b.header.mutable_last_time() =
-      evidence::toTimestamp(SystemTime(std::chrono::seconds(1764539225)));  // 2025-11-30
-  return b;
-}
+using testing::storedBatch;
 
 TEST(S3Sink, KeyIsHivePartitionedAndFollowsFromTheBatch) {
   S3SinkOptions o;
   o.bucket = "evidence";
   o.prefix = "fleet/demarc";
-  EXPECT_EQ(S3Sink::objectKey(o, batch(42, "x")),
+  EXPECT_EQ(S3Sink::objectKey(o, storedBatch(42, "x")),
             "fleet/demarc/account=123456789012/region=eu-west-1/instance=i-0abc/dt=2025-11-30/"
             "00000000000000000042-0123456789abcdef.jsonl.gz");
-  auto off_ec2 = batch(7, "x");
+  auto off_ec2 = storedBatch(7, "x");
   off_ec2.header.mutable_host()->Clear();
   off_ec2.header.mutable_host()->set_machine_id("abc123");
   o.prefix = "";
@@ -124,8 +112,8 @@ TEST(S3Sink, PutsTheBatchGzippedWithChecksumsEncryptionAndLock) {
   auto sink = f.sink(o);
   EXPECT_EQ(sink->describe(), "s3://evidence/demarc");
   std::string bytes = "{\"header\":{}}\n{\"seal\":{}}\n";
-  ASSERT_TRUE(sink->deliver(batch(1, bytes)).ok());
-  ASSERT_TRUE(sink->deliver(batch(1, bytes)).ok());  // a retry after a crash
+  ASSERT_TRUE(sink->deliver(storedBatch(1, bytes)).ok());
+  ASSERT_TRUE(sink->deliver(storedBatch(1, bytes)).ok());  // a retry after a crash
   auto seen = f.server.requests();
   ASSERT_EQ(seen.size(), 2u);
   const auto& put = seen[0];
@@ -156,7 +144,7 @@ TEST(S3Sink, ErrorsSayWhatS3Said) {
   });
   S3SinkOptions o;
   o.bucket = "evidence";
-  auto status = f.sink(o)->deliver(batch(3, "x\n"));
+  auto status = f.sink(o)->deliver(storedBatch(3, "x\n"));
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().message().find("PutObject s3://evidence/demarc/account=123456789012/"),
             std::string::npos)
