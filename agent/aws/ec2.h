@@ -23,6 +23,22 @@ struct InstanceMetadataOptions {
   int hop_limit = 0;          // HttpPutResponseHopLimit
 };
 
+// One inbound rule of a security group: protocol ("tcp", "udp", "-1" for
+// all), port range (all ports when the protocol is "-1"), sources.
+struct IngressRule {
+  std::string protocol;
+  int from_port = 0;
+  int to_port = 0;
+  std::vector<std::string> cidrs;          // IPv4 and IPv6 ranges
+  std::vector<std::string> source_groups;  // other groups allowed in
+};
+
+struct SecurityGroup {
+  std::string id;
+  std::string name;
+  std::vector<IngressRule> ingress;
+};
+
 // The EC2 calls posture makes about this instance; tests supply fakes.
 class Ec2Queries {
  public:
@@ -30,7 +46,16 @@ class Ec2Queries {
   virtual Result<std::map<std::string, EbsVolume>> describeVolumes(
       const std::vector<std::string>& ids) = 0;
   virtual Result<InstanceMetadataOptions> metadataOptions() = 0;
+  // The security groups of the instance's network interfaces.
+  virtual Result<std::vector<SecurityGroup>> securityGroups() = 0;
 };
+
+// The security group ids of an instance (ec2:DescribeInstances).
+Result<std::vector<std::string>> describeInstanceGroups(AwsClient& client,
+                                                        const std::string& instance_id);
+// ec2:DescribeSecurityGroups for these ids, with their inbound rules.
+Result<std::vector<SecurityGroup>> describeSecurityGroups(AwsClient& client,
+                                                          const std::vector<std::string>& ids);
 
 // ec2:DescribeInstances for one instance's metadata options.
 Result<InstanceMetadataOptions> describeMetadataOptions(AwsClient& client,

@@ -52,6 +52,14 @@ class InstanceEc2 : public aws::Ec2Queries {
     aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
     return aws::describeMetadataOptions(client, id.instance_id);
   }
+  Result<std::vector<aws::SecurityGroup>> securityGroups() override {
+    DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, identity());
+    auto chain = credentialChain(imds_, timeout_, clock_);
+    aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
+    DEMARC_ASSIGN_OR_RETURN(std::vector<std::string> groups,
+                            aws::describeInstanceGroups(client, id.instance_id));
+    return aws::describeSecurityGroups(client, groups);
+  }
 
  private:
   Result<aws::InstanceIdentity> identity() {

@@ -331,6 +331,15 @@ const Result<aws::InstanceMetadataOptions>& ScanContext::ec2Metadata() {
   return *ec2_metadata_;
 }
 
+const Result<std::vector<aws::SecurityGroup>>& ScanContext::ec2SecurityGroups() {
+  if (!ec2_groups_) {
+    ec2_groups_ = options_.ec2_api ? options_.ec2_api->securityGroups()
+                                   : Result<std::vector<aws::SecurityGroup>>(Error(
+                                         ErrorCode::kUnavailable, "no EC2 API for this scan"));
+  }
+  return *ec2_groups_;
+}
+
 const Ec2Facts& ScanContext::ec2() {
   if (ec2_) return *ec2_;
   Ec2Facts facts;

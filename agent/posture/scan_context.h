@@ -121,6 +121,8 @@ class ScanContext {
   const Ec2Facts& ec2();
   // ec2:DescribeInstances for this instance (needs options().ec2_api).
   const Result<aws::InstanceMetadataOptions>& ec2Metadata();
+  // ec2:DescribeSecurityGroups for this instance's groups.
+  const Result<std::vector<aws::SecurityGroup>>& ec2SecurityGroups();
   const KernelModules& kernelModules();
   // Open CVEs of the installed packages from options().cve_feed; an error
   // says why there are none (no feed, not Debian, feed unreadable).
@@ -149,6 +151,7 @@ class ScanContext {
   std::optional<Result<std::vector<VolumeEncryption>>> volumes_;
   std::optional<Ec2Facts> ec2_;
   std::optional<Result<aws::InstanceMetadataOptions>> ec2_metadata_;
+  std::optional<Result<std::vector<aws::SecurityGroup>>> ec2_groups_;
   std::optional<KernelModules> modules_;
   std::optional<Result<CveReport>> cves_;
 };

@@ -78,6 +78,66 @@ std::string describeListener(const Listener& l) {
 
 }  // namespace
 
+namespace {
+
+// Whether a rule lets traffic for this listener's protocol and port in.
+bool admits(const aws::IngressRule& rule, const Listener& l) {
+  if (rule.protocol == "-1") return true;
+  return rule.protocol == l.socket.protocol && rule.from_port <= l.socket.port &&
+         l.socket.port <= rule.to_port;
+}
+
+std::string listenerName(const Listener& l) {
+  std::string out = l.socket.protocol + "/" + std::to_string(l.socket.port);
+  if (!l.owners.empty()) out += " (" + l.owners.front().comm + ")";
+  return out;
+}
+
+// Listeners on all addresses against the instance's security groups: open
+// to the internet, blocked by every group, or open to some sources only.
+CheckOutcome securityGroupExposure(ScanContext& context) {
+  const std::string expected = "no listener on all addresses is open to 0.0.0.0/0 or ::/0";
+  const auto& listeners = context.listeners();
+  if (!listeners.ok()) return CheckOutcome::error(listeners.error().message(), "/proc/net");
+  const auto& groups = context.ec2SecurityGroups();
+  if (!groups.ok())
+    return CheckOutcome::error(groups.error().message(), "ec2:DescribeSecurityGroups");
+  std::string source = "ec2:DescribeSecurityGroups";
+  for (const auto& g : *groups) source += " " + g.id;
+  source += ", /proc/net";
+  std::vector<std::string> open, blocked;
+  size_t all_addresses = 0;
+  for (const Listener& l : listeners->listeners) {
+    if (l.exposure != Exposure::kAllAddresses) continue;
+    ++all_addresses;
+    std::string world;
+    bool admitted = false;
+    for (const auto& g : *groups) {
+      for (const auto& rule : g.ingress) {
+        if (!admits(rule, l)) continue;
+        admitted = true;
+        for (const std::string& cidr : rule.cidrs) {
+          if ((cidr == "0.0.0.0/0" || cidr == "::/0") && world.empty()) {
+            world = cidr + " in " + g.id + (g.name.empty() ? "" : " (" + g.name + ")");
+          }
+        }
+      }
+    }
+    if (!world.empty()) {
+      open.push_back(listenerName(l) + " open to " + world);
+    } else if (!admitted) {
+      blocked.push_back(listenerName(l));
+    }
+  }
+  if (!open.empty()) return CheckOutcome::fail(joinList(open), expected, source);
+  std::string observed =
+      std::to_string(all_addresses) + " listeners on all addresses, none open to the internet";
+  if (!blocked.empty()) observed += "; blocked by every group: " + joinList(blocked);
+  return CheckOutcome::pass(observed, expected, source);
+}
+
+}  // namespace
+
 CheckOutcome runEc2Check(const rules::v1::Check& check, ScanContext& context) {
   using S = rules::v1::Ec2Setting;
   S setting = check.ec2().setting();
@@ -121,6 +181,11 @@ CheckOutcome runEc2Check(const rules::v1::Check& check, ScanContext& context) {
       }
       return CheckOutcome::fail("amazon-ssm-agent not installed", expected, "systemd unit folders");
     }
+    case S::EC2_SETTING_SECURITY_GROUP_EXPOSURE:
+      if (!context.options().ec2_api) {
+        return CheckOutcome::error("the EC2 API is not available to this scan", source);
+      }
+      return securityGroupExposure(context);
     case S::EC2_SETTING_IMDS_HOP_LIMIT: {
       uint32_t max = check.ec2().max_hop_limit() == 0 ? 1 : check.ec2().max_hop_limit();
       std::string expected = "HttpPutResponseHopLimit at most " + std::to_string(max);

@@ -307,6 +307,54 @@ TEST(Ec2, DescribeInstancesMetadataOptions) {
   EXPECT_NE(bad.error().message().find("no metadataOptions"), std::string::npos);
 }
 
+TEST(Ec2, InstanceGroupsAndTheirInboundRules) {
+  testing::HttpServer ec2([](const testing::HttpExchange& ex) {
+    if (ex.body.find("Action=DescribeInstances") != std::string::npos) {
+      return testing::HttpReply{
+          200,
+          "<DescribeInstancesResponse><reservationSet><item><groupSet/><instancesSet><item>"
+          "<instanceId>i-0abc</instanceId><groupSet><item><groupId>sg-1</groupId><groupName>web"
+          "</groupName></item><item><groupId>sg-2</groupId></item></groupSet>"
+          "<networkInterfaceSet><item><groupSet><item><groupId>sg-1</groupId></item></groupSet>"
+          "</item></networkInterfaceSet></item></instancesSet></item></reservationSet>"
+          "</DescribeInstancesResponse>"};
+    }
+    return testing::HttpReply{
+        200,
+        "<DescribeSecurityGroupsResponse><securityGroupInfo><item><groupId>sg-1</groupId>"
+        "<groupName>web</groupName><ipPermissions><item><ipProtocol>tcp</ipProtocol>"
+        "<fromPort>443</fromPort><toPort>443</toPort><groups/><ipRanges><item>"
+        "<cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges><item><cidrIpv6>::/0</cidrIpv6>"
+        "</item></ipv6Ranges></item><item><ipProtocol>-1</ipProtocol><groups><item>"
+        "<groupId>sg-2</groupId></item></groups><ipRanges/></item></ipPermissions>"
+        "<ipPermissionsEgress><item><ipProtocol>-1</ipProtocol></item></ipPermissionsEgress>"
+        "</item><item><groupId>sg-2</groupId><groupName>db</groupName><ipPermissions/></item>"
+        "</securityGroupInfo></DescribeSecurityGroupsResponse>"};
+  });
+  RealClock clock;
+  auto credentials = keysFromEnvironment(clock);
+  AwsClientOptions options;
+  options.region = "eu-west-1";
+  options.endpoints["ec2"] = ec2.url();
+  AwsClient client(options, *credentials, clock);
+  auto ids = describeInstanceGroups(client, "i-0abc");
+  ASSERT_TRUE(ids.ok()) << ids.error().message();
+  EXPECT_EQ(*ids, (std::vector<std::string>{"sg-1", "sg-2"}));
+  auto groups = describeSecurityGroups(client, *ids);
+  ASSERT_TRUE(groups.ok()) << groups.error().message();
+  ASSERT_EQ(groups->size(), 2u);
+  const auto& web = (*groups)[0];
+  EXPECT_EQ(web.name, "web");
+  ASSERT_EQ(web.ingress.size(), 2u);  // egress rules are not inbound
+  EXPECT_EQ(web.ingress[0].protocol, "tcp");
+  EXPECT_EQ(web.ingress[0].from_port, 443);
+  EXPECT_EQ(web.ingress[0].cidrs, (std::vector<std::string>{"0.0.0.0/0", "::/0"}));
+  EXPECT_EQ(web.ingress[1].protocol, "-1");
+  EXPECT_EQ(web.ingress[1].source_groups, std::vector<std::string>{"sg-2"});
+  EXPECT_TRUE((*groups)[1].ingress.empty());
+  EXPECT_NE(ec2.requests()[1].body.find("GroupId.1=sg-1&GroupId.2=sg-2"), std::string::npos);
+}
+
 int freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -163,6 +163,9 @@ TEST(DiskEncryption, ScanAsksForTheUnknownEbsVolumesOnly) {
     Result<aws::InstanceMetadataOptions> metadataOptions() override {
       return Error(ErrorCode::kUnavailable, "not asked");
     }
+    Result<std::vector<aws::SecurityGroup>> securityGroups() override {
+      return Error(ErrorCode::kUnavailable, "not asked");
+    }
     std::vector<std::vector<std::string>> asked;
   };
   auto api = std::make_shared<Recording>();

@@ -1,4 +1,9 @@
 // EC2 settings against a fake instance metadata service on loopback.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -92,7 +97,10 @@ TEST(Ec2Settings, NoMetadataServiceIsNotApplicable) {
 // The EC2 API as a fake: the hop limit it reports, or an error.
 class FakeEc2 : public aws::Ec2Queries {
  public:
-  explicit FakeEc2(Result<aws::InstanceMetadataOptions> options) : options_(std::move(options)) {}
+  explicit FakeEc2(
+      Result<aws::InstanceMetadataOptions> options,
+      Result<std::vector<aws::SecurityGroup>> groups = std::vector<aws::SecurityGroup>{})
+      : options_(std::move(options)), groups_(std::move(groups)) {}
   Result<std::map<std::string, aws::EbsVolume>> describeVolumes(
       const std::vector<std::string>&) override {
     return std::map<std::string, aws::EbsVolume>{};
@@ -101,19 +109,27 @@ class FakeEc2 : public aws::Ec2Queries {
     ++calls;
     return options_;
   }
+  Result<std::vector<aws::SecurityGroup>> securityGroups() override {
+    ++calls;
+    return groups_;
+  }
   int calls = 0;
 
  private:
   Result<aws::InstanceMetadataOptions> options_;
+  Result<std::vector<aws::SecurityGroup>> groups_;
 };
 
 CheckOutcome hopLimit(const std::string& endpoint, std::shared_ptr<aws::Ec2Queries> api,
-                      const std::string& max = "") {
+                      const std::string& max = "");
+
+CheckOutcome runSetting(const std::string& endpoint, std::shared_ptr<aws::Ec2Queries> api,
+                        const std::string& setting) {
   RuleSet set;
   std::string yaml =
-      "pack: ec2\nrules:\n- id: hops\n  title: t\n  severity: medium\n  remediation: r\n"
-      "  checks:\n  - ec2: {setting: imds_hop_limit" +
-      (max.empty() ? std::string() : ", max_hop_limit: " + max) + "}\n";
+      "pack: ec2\nrules:\n- id: r\n  title: t\n  severity: medium\n  remediation: r\n"
+      "  checks:\n  - ec2: {setting: " +
+      setting + "}\n";
   Status added = addRulePack(set, yaml, "ec2.yaml");
   EXPECT_TRUE(added.ok()) << added.error().message();
   ScanOptions options;
@@ -122,6 +138,12 @@ CheckOutcome hopLimit(const std::string& endpoint, std::shared_ptr<aws::Ec2Queri
   options.ec2_api = std::move(api);
   ScanContext context(HostRoot("/"), options);
   return runScan(set, context).results.at(0).outcome;
+}
+
+CheckOutcome hopLimit(const std::string& endpoint, std::shared_ptr<aws::Ec2Queries> api,
+                      const std::string& max) {
+  return runSetting(endpoint, std::move(api),
+                    "imds_hop_limit" + (max.empty() ? std::string() : ", max_hop_limit: " + max));
 }
 
 TEST(Ec2Settings, ImdsHopLimitFromDescribeInstances) {
@@ -153,6 +175,72 @@ TEST(Ec2Settings, ImdsHopLimitFromDescribeInstances) {
   auto off = hopLimit("http://127.0.0.1:9", fake);
   EXPECT_EQ(off.status, demarc::v1::CHECK_STATUS_NOT_APPLICABLE) << off.observed;
   EXPECT_EQ(fake->calls, 0);
+}
+
+// A listener of this test on all addresses, and one on loopback.
+struct TestListeners {
+  TestListeners() {
+    for (auto [fd, address] : {std::pair{&any, INADDR_ANY}, {&loopback, INADDR_LOOPBACK}}) {
+      *fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(address);
+      socklen_t len = sizeof(addr);
+      ::bind(*fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      ::listen(*fd, 1);
+      ::getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len);
+      (fd == &any ? any_port : loopback_port) = ntohs(addr.sin_port);
+    }
+  }
+  ~TestListeners() {
+    ::close(any);
+    ::close(loopback);
+  }
+  int any = -1, loopback = -1;
+  int any_port = 0, loopback_port = 0;
+};
+
+aws::SecurityGroup group(const std::string& id, std::vector<aws::IngressRule> rules) {
+  return {id, id + "-name", std::move(rules)};
+}
+
+TEST(Ec2Settings, SecurityGroupsAgainstListeners) {
+  testing::HttpServer imds(enforcedImds);
+  TestListeners ours;
+  std::string me = "tcp/" + std::to_string(ours.any_port);
+  // Open to the world on our port: a finding that names port, process and group.
+  auto world = std::make_shared<FakeEc2>(
+      aws::InstanceMetadataOptions{},
+      std::vector<aws::SecurityGroup>{
+          group("sg-ssh", {{"tcp", 22, 22, {"10.0.0.0/8"}, {}}}),
+          group("sg-web", {{"tcp", ours.any_port, ours.any_port, {"::/0", "0.0.0.0/0"}, {}}})});
+  auto open = runSetting(imds.url(), world, "security_group_exposure");
+  EXPECT_EQ(open.status, demarc::v1::CHECK_STATUS_FAIL) << open.observed;
+  EXPECT_NE(open.observed.find(me + " (unit_posture) open to ::/0 in sg-web (sg-web-name)"),
+            std::string::npos)
+      << open.observed;
+  EXPECT_NE(open.source.find("ec2:DescribeSecurityGroups sg-ssh sg-web"), std::string::npos);
+  // Only a private range admits it; the loopback listener never counts.
+  auto restricted = std::make_shared<FakeEc2>(
+      aws::InstanceMetadataOptions{},
+      std::vector<aws::SecurityGroup>{group("sg-all", {{"-1", -1, -1, {"10.0.0.0/8"}, {}}})});
+  auto fine = runSetting(imds.url(), restricted, "security_group_exposure");
+  EXPECT_EQ(fine.status, demarc::v1::CHECK_STATUS_PASS) << fine.observed;
+  EXPECT_EQ(fine.observed.find(me), std::string::npos) << fine.observed;
+  EXPECT_EQ(fine.observed.find("tcp/" + std::to_string(ours.loopback_port)), std::string::npos);
+  // No rule for it at all: blocked by every group, said so.
+  auto none = std::make_shared<FakeEc2>(
+      aws::InstanceMetadataOptions{},
+      std::vector<aws::SecurityGroup>{group("sg-ssh", {{"tcp", 22, 22, {"0.0.0.0/0"}, {}}})});
+  auto blocked = runSetting(imds.url(), none, "security_group_exposure");
+  EXPECT_NE(blocked.observed.find("blocked by every group: "), std::string::npos)
+      << blocked.observed;
+  EXPECT_NE(blocked.observed.find(me + " (unit_posture)"), std::string::npos) << blocked.observed;
+  auto failing = std::make_shared<FakeEc2>(
+      aws::InstanceMetadataOptions{},
+      Error(ErrorCode::kUnavailable, "ec2:DescribeSecurityGroups: HTTP 403 UnauthorizedOperation"));
+  EXPECT_EQ(runSetting(imds.url(), failing, "security_group_exposure").status,
+            demarc::v1::CHECK_STATUS_ERROR);
 }
 
 }  // namespace
