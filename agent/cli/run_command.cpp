@@ -30,6 +30,7 @@
 #include "agent/evidence/sealer.h"
 #include "agent/evidence/signer.h"
 #include "agent/posture/scanner.h"
+#include "agent/sinks/cloudwatch_sink.h"
 #include "agent/sinks/directory_sink.h"
 #include "agent/sinks/s3_sink.h"
 #include "agent/telemetry/telemetry_probe.h"
@@ -270,11 +271,27 @@ std::optional<aws::InstanceIdentity> ec2Identity(const config::v1::Config& confi
   return std::move(*id);
 }
 
+// An AWS client for a sink, in the configured or the instance's region.
+Result<std::unique_ptr<aws::AwsClient>> sinkClient(const config::v1::Config& config,
+                                                   const v1::HostIdentity& host,
+                                                   const std::string& sink,
+                                                   aws::CredentialChain& credentials,
+                                                   const Clock& clock) {
+  aws::AwsClientOptions options = awsOptions(config, host.region());
+  if (options.region.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "sinks." + sink + ": no AWS region: not an EC2 instance, so set aws.region");
+  }
+  return std::make_unique<aws::AwsClient>(std::move(options), credentials, clock);
+}
+
+// The S3 sink when enabled (null when not).
 Result<std::unique_ptr<evidence::Sink>> s3Sink(const config::v1::Config& config,
                                                const v1::HostIdentity& host,
-                                               aws::CredentialChain& credentials,
+                                               aws::CredentialChain* credentials,
                                                const Clock& clock) {
   const auto& c = config.sinks().s3();
+  if (!c.enabled()) return std::unique_ptr<evidence::Sink>();
   sinks::S3SinkOptions o;
   o.bucket = c.bucket();
   o.prefix = c.prefix();
@@ -284,14 +301,29 @@ Result<std::unique_ptr<evidence::Sink>> s3Sink(const config::v1::Config& config,
   o.object_lock_mode = c.object_lock_mode();
   o.object_lock_days = c.object_lock_days();
   DEMARC_TRY(sinks::validate(o));
-  aws::AwsClientOptions options = awsOptions(config, host.region());
-  if (options.region.empty()) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "sinks.s3: no AWS region: not an EC2 instance, so set aws.region");
-  }
-  std::unique_ptr<evidence::Sink> sink = std::make_unique<sinks::S3Sink>(
-      std::move(o), std::make_unique<aws::AwsClient>(std::move(options), credentials, clock),
-      clock);
+  DEMARC_ASSIGN_OR_RETURN(auto client, sinkClient(config, host, "s3", *credentials, clock));
+  std::unique_ptr<evidence::Sink> sink =
+      std::make_unique<sinks::S3Sink>(std::move(o), std::move(client), clock);
+  return sink;
+}
+
+// The CloudWatch Logs sink when enabled (null when not).
+Result<std::unique_ptr<evidence::Sink>> cloudWatchSink(const config::v1::Config& config,
+                                                       const v1::HostIdentity& host,
+                                                       aws::CredentialChain* credentials,
+                                                       const Clock& clock) {
+  const auto& c = config.sinks().cloudwatch();
+  if (!c.enabled()) return std::unique_ptr<evidence::Sink>();
+  sinks::CloudWatchSinkOptions o;
+  o.log_group = c.log_group();
+  o.log_stream = c.log_stream();
+  o.create = c.create();
+  o.retention_days = c.retention_days();
+  o.kms_key_id = c.kms_key_id();
+  DEMARC_TRY(sinks::validate(o));
+  DEMARC_ASSIGN_OR_RETURN(auto client, sinkClient(config, host, "cloudwatch", *credentials, clock));
+  std::unique_ptr<evidence::Sink> sink =
+      std::make_unique<sinks::CloudWatchSink>(std::move(o), std::move(client));
   return sink;
 }
 
@@ -364,31 +396,34 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     sinks.push_back(std::make_unique<sinks::DirectorySink>(config->sinks().directory().path(),
                                                            config->sinks().directory().fsync()));
   }
-  if (config->sinks().s3().enabled()) {
+  if (config->sinks().s3().enabled() || config->sinks().cloudwatch().enabled()) {
     std::string imds;  // the instance role is asked only where IMDS answered
     if (auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config->posture().imds_endpoint());
         ec2 && endpoint.ok()) {
       imds = *endpoint;
     }
     aws_credentials = credentialChain(imds, toMillis(config->posture().imds_timeout()), clock);
-    auto s3 = s3Sink(*config, host, *aws_credentials, clock);
-    if (!s3.ok()) {
-      spdlog::error("{}", s3.error().message());
+  }
+  for (auto make : {&s3Sink, &cloudWatchSink}) {
+    auto sink = make(*config, host, aws_credentials.get(), clock);
+    if (!sink.ok()) {
+      spdlog::error("{}", sink.error().message());
       return kExitUsage;
     }
-    sinks.push_back(std::move(*s3));
+    if (*sink) sinks.push_back(std::move(*sink));
   }
   std::vector<std::string> sink_names;
   for (const auto& sink : sinks) {
     sink_names.emplace_back(sink->name());
-    // The folder sink files by host key; S3 keys carry account, region and instance.
-    spdlog::info(
-        "sink {}: evidence goes to {}/{}", sink->name(), sink->describe(),
-        sink->name() == "directory"
-            ? evidence::hostKey(host) + "/"
-            : "account=" +
-                  (host.account_id().empty() ? std::string("unknown") : host.account_id()) +
-                  "/...");
+    // The folder files by host key, CloudWatch streams by it; S3 keys carry
+    // account, region and instance.
+    std::string under = evidence::hostKey(host) + (sink->name() == "directory" ? "/" : "");
+    if (sink->name() == "s3") {
+      under =
+          "account=" + (host.account_id().empty() ? std::string("unknown") : host.account_id()) +
+          "/...";
+    }
+    spdlog::info("sink {}: evidence goes to {}/{}", sink->name(), sink->describe(), under);
   }
 
   auto journal = evidence::Journal::open({.path = config->journal().path(),

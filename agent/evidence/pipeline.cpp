@@ -12,6 +12,21 @@ Pipeline::Pipeline(PipelineOptions options, Sealer& sealer, Journal& journal,
                    std::vector<std::unique_ptr<Sink>> sinks, const Clock& clock)
     : options_(options), sealer_(sealer), journal_(journal), clock_(clock) {
   for (auto& sink : sinks) {
+    // What a destination refuses for good is declared in a gap record,
+    // sealed like any other record.
+    sink->onLoss([this, name = std::string(sink->name())](const SinkLoss& loss) {
+      v1::Record record;
+      *record.mutable_time() = toTimestamp(clock_.now());
+      v1::Gap& gap = *record.mutable_gap();
+      gap.set_reason(loss.reason);
+      gap.set_detail("sink " + name + ": " + loss.detail);
+      *gap.mutable_from() = toTimestamp(loss.from);
+      *gap.mutable_to() = toTimestamp(loss.to);
+      gap.set_records_lost(loss.records);
+      spdlog::warn("sink {}: {} records refused ({}): {}", name, loss.records, loss.reason,
+                   loss.detail);
+      submit(record);
+    });
     auto state = std::make_unique<SinkState>();
     state->sink = std::move(sink);
     sinks_.push_back(std::move(state));

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
+#include "agent/core/clock.h"
 #include "agent/core/result.h"
 #include "agent/evidence/record.pb.h"
 
@@ -15,6 +17,16 @@ struct StoredBatch {
   std::string bytes;   // exactly as sealed
   std::string digest;  // hex SHA-256 of the payload
   v1::BatchHeader header;
+};
+
+// Records a destination refused for good (CloudWatch Logs rejecting events
+// as too old, say): declared in a gap record, never dropped silently.
+struct SinkLoss {
+  std::string reason;  // "cloudwatch_too_old", ...
+  std::string detail;
+  uint64_t records = 0;
+  SystemTime from;
+  SystemTime to;
 };
 
 // Where sealed batches go. Delivery is at least once: deliver() may be called
@@ -30,6 +42,17 @@ class Sink {
   // Where a batch lands (a path, an s3:// URL), for the log.
   virtual std::string where(const StoredBatch& batch) const = 0;
   virtual Status deliver(const StoredBatch& batch) = 0;
+
+  // Set by the pipeline, which seals a gap record for each loss reported.
+  void onLoss(std::function<void(const SinkLoss&)> report) { report_loss_ = std::move(report); }
+
+ protected:
+  void reportLoss(const SinkLoss& loss) const {
+    if (report_loss_) report_loss_(loss);
+  }
+
+ private:
+  std::function<void(const SinkLoss&)> report_loss_;
 };
 
 }  // namespace demarc::evidence

@@ -29,8 +29,18 @@ class MemorySink : public Sink {
       return Error(ErrorCode::kUnavailable, "sink down");
     }
     delivered.push_back(batch);
+    if (refuse_next > 0) {
+      // Like a destination refusing events for good (CloudWatch's "too old").
+      reportLoss({.reason = "memory_refused",
+                  .detail = "batch " + std::to_string(batch.sequence) + " refused",
+                  .records = refuse_next,
+                  .from = SystemTime(std::chrono::seconds(1700000000)),
+                  .to = SystemTime(std::chrono::seconds(1700000001))});
+      refuse_next = 0;
+    }
     return okStatus();
   }
+  uint64_t refuse_next = 0;
   std::vector<StoredBatch> snapshot() {
     std::lock_guard lock(mu);
     return delivered;
@@ -156,6 +166,27 @@ TEST_F(PipelineTest, StatsSayHowLongTheOldestUndeliveredBatchWaited) {
 
 // At the journal cap records are dropped, counted in the next header and
 // declared by a gap record; submitted = sealed + declared lost, exactly.
+// What a sink's destination refuses for good is declared in a gap record in
+// a later batch.
+TEST_F(PipelineTest, SinkLossBecomesAGapRecord) {
+  build({.batch_max_records = 1, .batch_max_age = 1h});
+  sink_->refuse_next = 7;
+  ASSERT_TRUE(pipeline_->submit(item(1)));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& r : deliveredRecords()) {
+      if (r.has_gap()) return true;
+    }
+    return false;
+  }));
+  for (const auto& r : deliveredRecords()) {
+    if (!r.has_gap()) continue;
+    EXPECT_EQ(r.gap().reason(), "memory_refused");
+    EXPECT_EQ(r.gap().detail(), "sink memory: batch 1 refused");
+    EXPECT_EQ(r.gap().records_lost(), 7u);
+  }
+  pipeline_->stop(5s);
+}
+
 TEST_F(PipelineTest, JournalFullLossIsCountedAndDeclared) {
   build({.batch_max_records = 20, .batch_max_age = 1h}, 8 * 1024);
   sink_->fail_always = true;
