@@ -11,6 +11,7 @@
 #include <atomic>
 #include <thread>
 
+#include "tests/support/aws_fixture.h"
 #include "tests/support/http_server.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
@@ -201,17 +202,6 @@ TEST(HttpClient, ProxyFromTheEnvironmentExceptForMetadata) {
   EXPECT_EQ(proxy.requests().size(), 1u);
 }
 
-// A chain holding one pair of static keys, as from the environment.
-std::unique_ptr<CredentialChain> keysFromEnvironment(const Clock& clock) {
-  std::vector<std::unique_ptr<CredentialSource>> sources;
-  sources.push_back(environmentSource([](const std::string& name) -> std::optional<std::string> {
-    if (name == "AWS_ACCESS_KEY_ID") return "AKIAEC2";
-    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
-    return std::nullopt;
-  }));
-  return std::make_unique<CredentialChain>(std::move(sources), clock);
-}
-
 TEST(Ec2, DescribeVolumesSendsTheQueryAndReadsNestedItems) {
   testing::HttpServer ec2([](const testing::HttpExchange&) {
     return testing::HttpReply{200,
@@ -236,11 +226,9 @@ TEST(Ec2, DescribeVolumesSendsTheQueryAndReadsNestedItems) {
 </DescribeVolumesResponse>)"};
   });
   RealClock clock;
-  auto credentials = keysFromEnvironment(clock);
+  auto credentials = testing::staticCredentials(clock);
   CredentialChain& chain = *credentials;
-  AwsClientOptions options;
-  options.region = "eu-west-1";
-  options.endpoints["ec2"] = ec2.url();
+  AwsClientOptions options = testing::fakeEndpoint("ec2", ec2.url());
   AwsClient client(options, chain, clock);
   auto volumes = describeVolumes(client, {"vol-0aaa", "vol-0bbb"});
   ASSERT_TRUE(volumes.ok()) << volumes.error().message();
@@ -287,11 +275,9 @@ TEST(Ec2, DescribeInstancesMetadataOptions) {
     return testing::HttpReply{200, "<DescribeInstancesResponse><reservationSet/>"};
   });
   RealClock clock;
-  auto credentials = keysFromEnvironment(clock);
+  auto credentials = testing::staticCredentials(clock);
   CredentialChain& chain = *credentials;
-  AwsClientOptions options;
-  options.region = "eu-west-1";
-  options.endpoints["ec2"] = ec2.url();
+  AwsClientOptions options = testing::fakeEndpoint("ec2", ec2.url());
   AwsClient client(options, chain, clock);
   auto got = describeMetadataOptions(client, "i-0abc");
   ASSERT_TRUE(got.ok()) << got.error().message();
@@ -332,11 +318,8 @@ TEST(Ec2, InstanceGroupsAndTheirInboundRules) {
         "</securityGroupInfo></DescribeSecurityGroupsResponse>"};
   });
   RealClock clock;
-  auto credentials = keysFromEnvironment(clock);
-  AwsClientOptions options;
-  options.region = "eu-west-1";
-  options.endpoints["ec2"] = ec2.url();
-  AwsClient client(options, *credentials, clock);
+  auto credentials = testing::staticCredentials(clock);
+  AwsClient client(testing::fakeEndpoint("ec2", ec2.url()), *credentials, clock);
   auto ids = describeInstanceGroups(client, "i-0abc");
   ASSERT_TRUE(ids.ok()) << ids.error().message();
   EXPECT_EQ(*ids, (std::vector<std::string>{"sg-1", "sg-2"}));

@@ -7,6 +7,7 @@
 
 #include "agent/core/encoding.h"
 #include "agent/evidence/codec.h"
+#include "tests/support/aws_fixture.h"
 #include "tests/support/evidence_fixture.h"
 #include "tests/support/http_server.h"
 
@@ -53,28 +54,12 @@ class FakeLogs {
   testing::HttpServer server_;
 };
 
-class StaticKeys : public aws::CredentialSource {
- public:
-  std::string name() const override { return "static"; }
-  Result<aws::SourcedCredentials> fetch() override {
-    aws::SourcedCredentials c;
-    c.credentials = {"AKIATEST", "secret", ""};
-    return c;
-  }
-};
-
 struct Fixture {
-  Fixture() {
-    std::vector<std::unique_ptr<aws::CredentialSource>> sources;
-    sources.push_back(std::make_unique<StaticKeys>());
-    chain = std::make_unique<aws::CredentialChain>(std::move(sources), clock);
-  }
+  Fixture() : chain(testing::staticCredentials(clock)) {}
   std::unique_ptr<CloudWatchSink> sink(CloudWatchSinkOptions o) {
-    aws::AwsClientOptions options;
-    options.region = "eu-west-1";
-    options.endpoints["logs"] = logs.url();
     auto s = std::make_unique<CloudWatchSink>(
-        o, std::make_unique<aws::AwsClient>(options, *chain, clock));
+        o,
+        std::make_unique<aws::AwsClient>(testing::fakeEndpoint("logs", logs.url()), *chain, clock));
     s->onLoss([this](const evidence::SinkLoss& loss) { losses.push_back(loss); });
     return s;
   }

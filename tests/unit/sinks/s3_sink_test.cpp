@@ -7,6 +7,7 @@
 #include "agent/core/decompress.h"
 #include "agent/core/encoding.h"
 #include "agent/evidence/codec.h"
+#include "tests/support/aws_fixture.h"
 #include "tests/support/evidence_fixture.h"
 #include "tests/support/http_server.h"
 
@@ -65,28 +66,14 @@ class FixedClock : public Clock {
   MonoTime monotonic() const override { return MonoTime(); }
 };
 
-class StaticSource : public aws::CredentialSource {
- public:
-  std::string name() const override { return "static"; }
-  Result<aws::SourcedCredentials> fetch() override {
-    aws::SourcedCredentials c;
-    c.credentials = {"AKIATEST", "secret", ""};
-    return c;
-  }
-};
-
 struct Fixture {
-  explicit Fixture(testing::HttpServer::Handler handler) : server(std::move(handler)) {
-    std::vector<std::unique_ptr<aws::CredentialSource>> sources;
-    sources.push_back(std::make_unique<StaticSource>());
-    chain = std::make_unique<aws::CredentialChain>(std::move(sources), clock);
-  }
+  explicit Fixture(testing::HttpServer::Handler handler)
+      : server(std::move(handler)), chain(testing::staticCredentials(clock)) {}
   std::unique_ptr<S3Sink> sink(S3SinkOptions o) {
-    aws::AwsClientOptions options;
-    options.region = "eu-west-1";
-    options.endpoints["s3"] = server.url();
-    return std::make_unique<S3Sink>(o, std::make_unique<aws::AwsClient>(options, *chain, clock),
-                                    clock);
+    return std::make_unique<S3Sink>(
+        o,
+        std::make_unique<aws::AwsClient>(testing::fakeEndpoint("s3", server.url()), *chain, clock),
+        clock);
   }
   testing::HttpServer server;
   FixedClock clock;
