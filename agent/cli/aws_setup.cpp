@@ -37,44 +37,45 @@ namespace {
 class InstanceEc2 : public aws::Ec2Queries {
  public:
   InstanceEc2(config::v1::Config config, std::string imds, std::chrono::milliseconds timeout)
-      : config_(std::move(config)), imds_(std::move(imds)), timeout_(timeout) {}
+      : config_(std::move(config)),
+        imds_(std::move(imds)),
+        timeout_(timeout),
+        credentials_(credentialChain(imds_, timeout_, clock_)) {}
 
   Result<std::map<std::string, aws::EbsVolume>> describeVolumes(
       const std::vector<std::string>& ids) override {
-    DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, identity());
-    auto chain = credentialChain(imds_, timeout_, clock_);
-    aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
-    return aws::describeVolumes(client, ids);
+    DEMARC_ASSIGN_OR_RETURN(auto client, ec2Client());
+    return aws::describeVolumes(*client, ids);
   }
   Result<aws::InstanceMetadataOptions> metadataOptions() override {
-    DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, identity());
-    auto chain = credentialChain(imds_, timeout_, clock_);
-    aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
-    return aws::describeMetadataOptions(client, id.instance_id);
+    DEMARC_ASSIGN_OR_RETURN(auto client, ec2Client());
+    return aws::describeMetadataOptions(*client, identity_->instance_id);
   }
   Result<std::vector<aws::SecurityGroup>> securityGroups() override {
-    DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, identity());
-    auto chain = credentialChain(imds_, timeout_, clock_);
-    aws::AwsClient client(awsOptions(config_, id.region), *chain, clock_);
+    DEMARC_ASSIGN_OR_RETURN(auto client, ec2Client());
     DEMARC_ASSIGN_OR_RETURN(std::vector<std::string> groups,
-                            aws::describeInstanceGroups(client, id.instance_id));
-    return aws::describeSecurityGroups(client, groups);
+                            aws::describeInstanceGroups(*client, identity_->instance_id));
+    return aws::describeSecurityGroups(*client, groups);
   }
 
  private:
-  Result<aws::InstanceIdentity> identity() {
+  // A client in the instance's region (its identity document, read once;
+  // the credentials are the chain's, cached and refreshed across scans).
+  Result<std::unique_ptr<aws::AwsClient>> ec2Client() {
     if (!identity_) {
-      aws::ImdsClient client(imds_, timeout_);
-      DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, client.instanceIdentity());
+      aws::ImdsClient imds(imds_, timeout_);
+      DEMARC_ASSIGN_OR_RETURN(aws::InstanceIdentity id, imds.instanceIdentity());
       identity_ = std::move(id);
     }
-    return *identity_;
+    return std::make_unique<aws::AwsClient>(awsOptions(config_, identity_->region), *credentials_,
+                                            clock_);
   }
 
   config::v1::Config config_;
   std::string imds_;
   std::chrono::milliseconds timeout_;
   RealClock clock_;
+  std::unique_ptr<aws::CredentialChain> credentials_;
   std::optional<aws::InstanceIdentity> identity_;
 };
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <stdlib.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -9,18 +11,48 @@
 
 namespace demarc::testing {
 
+// What a test adds to the agent config: lines under sinks: and posture:
+// (indented two spaces) and top-level sections.
+struct ConfigParts {
+  std::string sinks;
+  std::string posture;
+  std::string extra;
+  std::string heartbeat = "200ms";
+  std::string batch_age = "50ms";
+};
+
 // A config for an agent that lives in a temp folder.
+inline std::filesystem::path writeAgentConfig(const TempDir& dir, const ConfigParts& parts) {
+  return dir.write(
+      "demarc.yaml",
+      "agent:\n  state_dir: " + (dir / "state").string() + "\n  heartbeat_interval: " +
+          parts.heartbeat + "\nevidence:\n  batch_max_age: " + parts.batch_age +
+          "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() + "\n" + parts.sinks +
+          "posture:\n  rule_packs: [" DEMARC_SOURCE_DIR "/tests/data/rules/minimal.yaml]\n" +
+          parts.posture + parts.extra);
+}
+
 inline std::filesystem::path writeAgentConfig(const TempDir& dir, const std::string& extra = "",
                                               const std::string& heartbeat = "200ms",
                                               const std::string& batch_age = "50ms") {
-  return dir.write(
-      "demarc.yaml",
-      "agent:\n  state_dir: " + (dir / "state").string() + "\n  heartbeat_interval: " + heartbeat +
-          "\nevidence:\n  batch_max_age: " + batch_age +
-          "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() +
-          "\nposture:\n  rule_packs: [" DEMARC_SOURCE_DIR "/tests/data/rules/minimal.yaml]\n" +
-          extra);
+  return writeAgentConfig(
+      dir, ConfigParts{.extra = extra, .heartbeat = heartbeat, .batch_age = batch_age});
 }
+
+// AWS keys in the environment of the processes started while it lives.
+class ScopedAwsKeys {
+ public:
+  ScopedAwsKeys(const char* id, const char* secret) {
+    ::setenv("AWS_ACCESS_KEY_ID", id, 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+  }
+  ~ScopedAwsKeys() {
+    ::unsetenv("AWS_ACCESS_KEY_ID");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  }
+  ScopedAwsKeys(const ScopedAwsKeys&) = delete;
+  ScopedAwsKeys& operator=(const ScopedAwsKeys&) = delete;
+};
 
 inline std::vector<std::string> agentArgs(const std::filesystem::path& config,
                                           std::vector<std::string> extra = {}) {

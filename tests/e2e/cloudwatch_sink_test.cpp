@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "tests/e2e/agent_fixture.h"
@@ -36,22 +37,13 @@ TEST(CloudWatchDelivery, EveryRecordIsAnEventAndBatchesRejoin) {
     return HttpReply{200, "{}"};
   });
   TempDir dir;
-  auto config = dir.write(
-      "demarc.yaml", "agent:\n  state_dir: " + (dir / "state").string() +
-                         "\n  heartbeat_interval: 200ms\nevidence:\n  batch_max_age: 50ms\n"
-                         "sinks:\n  directory:\n    path: " +
-                         (dir / "evidence").string() +
-                         "\n  cloudwatch:\n    enabled: true\n    log_group: /demarc/test\n    "
-                         "retention_days: 30\n"
-                         "posture:\n  rule_packs: [" DEMARC_SOURCE_DIR
-                         "/tests/data/rules/minimal.yaml]\n"
-                         "aws:\n  region: eu-west-1\n  logs_endpoint: " +
-                         logs.url() + "\n");
-  ::setenv("AWS_ACCESS_KEY_ID", "AKIACWTEST", 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", "cw-secret", 1);
+  auto config = writeAgentConfig(
+      dir, {.sinks = "  cloudwatch:\n    enabled: true\n    log_group: /demarc/test\n"
+                     "    retention_days: 30\n",
+            .extra = "aws:\n  region: eu-west-1\n  logs_endpoint: " + logs.url() + "\n"});
+  std::optional<ScopedAwsKeys> keys(std::in_place, "AKIACWTEST", "cw-secret");
   Subprocess agent(agentArgs(config), dir.path());
-  ::unsetenv("AWS_ACCESS_KEY_ID");
-  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  keys.reset();
   ASSERT_TRUE(agent.waitForErr("delivered batch 1 to cloudwatch", 20s)) << agent.err();
   ASSERT_TRUE(agent.waitForErr("delivered batch 1 to directory", 20s)) << agent.err();
   std::this_thread::sleep_for(700ms);  // a few heartbeat batches more

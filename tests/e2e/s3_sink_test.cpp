@@ -8,6 +8,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "agent/core/decompress.h"
 #include "agent/core/text.h"
@@ -108,21 +109,13 @@ TEST(S3Delivery, BatchesLandInS3ByteForByteWithTheInstanceIdentity) {
   });
   FakeS3 s3;
   TempDir dir;
-  auto config = dir.write(
-      "demarc.yaml", "agent:\n  state_dir: " + (dir / "state").string() +
-                         "\n  heartbeat_interval: 200ms\nevidence:\n  batch_max_age: 50ms\n"
-                         "sinks:\n  directory:\n    path: " +
-                         (dir / "evidence").string() +
-                         "\n  s3:\n    enabled: true\n    bucket: evidence\n    prefix: fleet\n"
-                         "posture:\n  rule_packs: [" DEMARC_SOURCE_DIR
-                         "/tests/data/rules/minimal.yaml]\n"
-                         "  imds_endpoint: " +
-                         imds.url() + "\naws:\n  s3_endpoint: " + s3.url() + "\n");
-  ::setenv("AWS_ACCESS_KEY_ID", "AKIAE2ETEST", 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", "e2e-secret", 1);
+  auto config = writeAgentConfig(
+      dir, {.sinks = "  s3:\n    enabled: true\n    bucket: evidence\n    prefix: fleet\n",
+            .posture = "  imds_endpoint: " + imds.url() + "\n",
+            .extra = "aws:\n  s3_endpoint: " + s3.url() + "\n"});
+  std::optional<ScopedAwsKeys> keys(std::in_place, "AKIAE2ETEST", "e2e-secret");
   Subprocess agent(agentArgs(config), dir.path());
-  ::unsetenv("AWS_ACCESS_KEY_ID");
-  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  keys.reset();
   ASSERT_TRUE(agent.waitForErr("delivered batch 1 to s3", 20s)) << agent.err();
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait(), 0) << agent.err();
@@ -164,8 +157,7 @@ TEST(S3Delivery, BatchesLandInS3ByteForByteWithTheInstanceIdentity) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 
   // Verified where it landed, through the same credential chain.
-  ::setenv("AWS_ACCESS_KEY_ID", "AKIAAUDITOR", 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", "auditor-secret", 1);
+  keys.emplace("AKIAAUDITOR", "auditor-secret");
   auto remote = runCommand({DEMARC_BINARY, "verify", "s3://evidence/fleet", "--region",
                             "eu-north-1", "--endpoint", s3.url()},
                            dir.path());
@@ -182,8 +174,7 @@ TEST(S3Delivery, BatchesLandInS3ByteForByteWithTheInstanceIdentity) {
   auto tampered = runCommand({DEMARC_BINARY, "verify", "s3://evidence/fleet", "--region",
                               "eu-north-1", "--endpoint", s3.url()},
                              dir.path());
-  ::unsetenv("AWS_ACCESS_KEY_ID");
-  ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  keys.reset();
   EXPECT_EQ(tampered.exit_code, 1) << tampered.out << tampered.err;
   auto no_region = runCommand({DEMARC_BINARY, "verify", "s3://evidence/fleet"}, dir.path());
   EXPECT_EQ(no_region.exit_code, 3) << no_region.out << no_region.err;
