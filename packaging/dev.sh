@@ -73,9 +73,10 @@ run_fuzz() {
 }
 
 run_bench() {
-  release_build demarc bench_seal bench_storm
+  release_build demarc bench_seal bench_storm bench_s3
   echo "== benchmarks (tests/bench) =="
   build/release/tests/bench_seal --binary build/release/agent/demarc
+  build/release/tests/bench_s3
   python3 tests/bench/scan_bench.py build/release/agent/demarc config/rules
   python3 tests/bench/telemetry_bench.py build/release/agent/demarc build/release/tests/bench_storm
 }
@@ -89,7 +90,7 @@ case "$cmd" in
     exec build/release/agent/demarc run --config config/demarc.yaml "$@"
     ;;
   test)
-    packaging/setup-deps.sh
+    packaging/setup-deps.sh --test-tools
     mount_tracefs
     # One build serves the tests and the fuzzers: clang (libFuzzer needs it),
     # -O1 as ASan advises (faster tests than -O0, still good stack traces).

@@ -38,9 +38,11 @@ packages=(
   # Security Guide and debootstrap for the hardening comparison
   iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
-  # botocore signs the same requests as the SigV4 tests, their oracle;
-  # openssl makes and serves the certificate of the TLS verification test
-  python3-botocore openssl
+  # botocore signs the same requests as the SigV4 tests, their oracle, and
+  # checks every signature in the AWS fakes; openssl makes and serves the
+  # certificate of the TLS verification test; the AWS CLI reads back what
+  # the agent uploaded to s3rver (an npm package, see --test-tools)
+  python3-botocore openssl awscli
   # rpm and rpmbuild make the rpm database fixtures and are its oracle;
   # createrepo_c and dnf build and read the updateinfo fixtures
   rpm createrepo-c dnf
@@ -50,22 +52,38 @@ packages=(
   libbpf-tools auditd
 )
 
+# s3rver runs on Node.js; NodeSource's nodejs package brings its own npm.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  exit 0
-fi
 
 sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "setup-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "setup-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# --test-tools: tools the tests use that Debian does not package, from the
+# npm registry at pinned versions, into build/tools.
+if [[ "${1:-}" == --test-tools ]]; then
+  tools="$(cd "$(dirname "$0")/.." && pwd)/build/tools"
+  s3rver_version=3.7.1
+  if ! grep -qs "\"version\": \"$s3rver_version\"" "$tools/node_modules/s3rver/package.json"; then
+    echo "setup-deps: installing s3rver $s3rver_version (npm) into $tools"
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version"
+  fi
+fi

@@ -1,5 +1,8 @@
 #include "agent/aws/aws_client.h"
 
+#include <random>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/aws/xml.h"
@@ -98,6 +101,20 @@ Result<HttpResponse> AwsClient::send(std::string_view service, HttpRequest reque
   request.connect_timeout = options_.connect_timeout;
   request.total_timeout = options_.total_timeout;
   request.ca_bundle = options_.ca_bundle;
+  std::chrono::milliseconds backoff{100};
+  for (int attempt = 1;; ++attempt) {
+    auto result = sendOnce(service, request);
+    const bool transient = result.ok() ? parseAwsError(*result).retryable
+                                       : result.error().code() == ErrorCode::kUnavailable;
+    if (!transient || attempt >= options_.max_attempts) return result;
+    // Full jitter: a random wait up to the backoff, which doubles.
+    std::uniform_int_distribution<int64_t> jitter(0, backoff.count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng_)));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+Result<HttpResponse> AwsClient::sendOnce(std::string_view service, HttpRequest request) {
   const SigningScope scope{options_.region, std::string(service)};
   for (int attempt = 0;; ++attempt) {
     DEMARC_ASSIGN_OR_RETURN(SourcedCredentials creds, credentials_.get());

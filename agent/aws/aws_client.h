@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,11 @@ struct AwsClientOptions {
   std::string ca_bundle;  // PEM CAs to trust instead of the system store
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds total_timeout{60000};
+  // Attempts per request when the service is throttling or failing (5xx) or
+  // the connection fails, with jittered backoff between them. The agent's
+  // sinks keep 1 (the pipeline retries without end); one-shot commands
+  // such as `demarc verify` try a few times.
+  int max_attempts = 1;
 };
 
 // The public endpoint of a service in a region:
@@ -60,11 +66,14 @@ class AwsClient {
   Result<HttpResponse> send(std::string_view service, HttpRequest request);
 
  private:
+  Result<HttpResponse> sendOnce(std::string_view service, HttpRequest request);
+
   AwsClientOptions options_;
   CredentialChain& credentials_;
   const Clock& clock_;
   SigV4Signer signer_;
   HttpClient http_;
+  std::mt19937_64 rng_{std::random_device{}()};
 };
 
 }  // namespace demarc::aws

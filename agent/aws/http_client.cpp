@@ -108,6 +108,14 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
                  request.method + " " + request.url + ": response larger than " +
                      std::to_string(request.max_response_bytes) + " bytes");
   }
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Error(ErrorCode::kUnavailable,
+                 request.method + " " + request.url + ": timed out (" +
+                     (response.headers.empty() ? "no reply" : "the reply stopped") +
+                     "; limits: connect " + std::to_string(request.connect_timeout.count()) +
+                     " ms, whole request " + std::to_string(request.total_timeout.count()) +
+                     " ms)");
+  }
   if (rc != CURLE_OK) {
     return Error(ErrorCode::kUnavailable,
                  request.method + " " + request.url + ": " + curl_easy_strerror(rc));

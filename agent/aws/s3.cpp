@@ -53,6 +53,16 @@ Status listS3Objects(AwsClient& client, const std::string& bucket, const std::st
     DEMARC_ASSIGN_OR_RETURN(HttpResponse response, client.send("s3", std::move(r)));
     const std::string where = "ListObjectsV2 s3://" + bucket + "/" + prefix;
     if (response.status != 200) return s3Error(where, response);
+    // A whole ListBucketResult, or the listing cannot be trusted to be complete.
+    const std::string truncated = firstElement(response.body, "IsTruncated");
+    if (response.body.find("</ListBucketResult>") == std::string::npos ||
+        (truncated != "true" && truncated != "false")) {
+      auto type = response.headers.find("content-type");
+      return Error(ErrorCode::kCorrupt,
+                   where + ": HTTP 200 but not a whole ListBucketResult (" +
+                       std::to_string(response.body.size()) + " bytes of " +
+                       (type == response.headers.end() ? "no content type" : type->second) + ")");
+    }
     Status status = okStatus();
     forEachElement(response.body, "Contents", [&](std::string_view contents) {
       if (!status.ok()) return;
@@ -71,7 +81,7 @@ Status listS3Objects(AwsClient& client, const std::string& bucket, const std::st
       status = each(*key, size);
     });
     DEMARC_TRY(status);
-    if (firstElement(response.body, "IsTruncated") != "true") return okStatus();
+    if (truncated == "false") return okStatus();
     token = firstElement(response.body, "NextContinuationToken");
     if (token.empty()) {
       return Error(ErrorCode::kCorrupt, where + ": truncated listing without a continuation token");

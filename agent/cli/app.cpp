@@ -135,7 +135,8 @@ Examples:
       "verify", "check sealed evidence: signatures, chain, sequence, heartbeats");
   verify
       ->add_option("path", verify_options.path,
-                   "evidence folder (searched recursively), file, or s3://BUCKET/PREFIX")
+                   "evidence folder (searched recursively), file, s3://BUCKET/PREFIX, or "
+                   "cloudwatch://GROUP[/STREAM]")
       ->required();
   verify->add_option("--key", verify_options.key_files,
                      "trust only this PEM public key (repeatable); default: each agent's "
@@ -147,10 +148,11 @@ Examples:
   verify->add_option("--as-of", verify_options.as_of,
                      "RFC 3339 time the newest batch is measured against (default: now)");
   verify->add_option("--region", verify_options.region,
-                     "s3://: the bucket's region (default: AWS_REGION, AWS_DEFAULT_REGION, or "
-                     "this instance's)");
+                     "s3:// and cloudwatch://: the region (default: AWS_REGION, "
+                     "AWS_DEFAULT_REGION, or this instance's)");
   verify->add_option("--endpoint", verify_options.endpoint,
-                     "s3://: an endpoint URL instead of the public one (VPC endpoint)");
+                     "s3:// and cloudwatch://: an endpoint URL instead of the public one (VPC "
+                     "endpoint)");
   verify->footer(std::string(R"(
 Reports per agent: batches verified, first and last time, the key trusted and
 why, and every defect: bad_signature, unknown_key, modified_payload, truncated,
@@ -160,7 +162,15 @@ duplicate_sequence, key_change, heartbeat_silence.
 Examples:
   demarc verify /var/lib/demarc/evidence
   demarc verify --key /var/lib/demarc/signing.key.pub --json evidence/
-  demarc verify --as-of 2026-11-30T12:00:00Z archive/i-0abc123)") +
+  demarc verify --as-of 2026-11-30T12:00:00Z archive/i-0abc123
+  demarc verify s3://evidence-bucket/demarc --region eu-west-1
+  demarc verify cloudwatch:///demarc/evidence            (every stream of the group)
+  demarc verify cloudwatch:///demarc/evidence/i-0abc123  (one stream)
+
+S3 and CloudWatch Logs are read with the standard AWS credential chain
+(environment, ~/.aws files, container endpoint, instance role). In CloudWatch
+Logs, copies that at-least-once delivery leaves (a batch sent again after a
+failed call) are read once and counted in the notes.)") +
                  kExitCodes);
 
   CLI::App* config_cmd = app.add_subcommand("config", "work with the config file");

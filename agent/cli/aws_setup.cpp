@@ -1,6 +1,7 @@
 #include "agent/cli/aws_setup.h"
 
 #include "agent/aws/imds.h"
+#include "agent/config/loader.h"
 #include "agent/core/host_root.h"
 
 #include <optional>
@@ -24,6 +25,7 @@ aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::st
   o.region = config.aws().region().empty() ? region : config.aws().region();
   o.fips = config.aws().fips();
   o.ca_bundle = config.aws().ca_bundle();
+  o.total_timeout = config::toMillis(config.aws().request_timeout());
   for (const auto& [service, url] : {std::pair{"s3", config.aws().s3_endpoint()},
                                      {"logs", config.aws().logs_endpoint()},
                                      {"ec2", config.aws().ec2_endpoint()}}) {
@@ -84,9 +86,8 @@ class InstanceEc2 : public aws::Ec2Queries {
 std::shared_ptr<aws::Ec2Queries> ec2Queries(const config::v1::Config& config) {
   auto endpoint = aws::imdsEndpointFor(HostRoot("/"), config.posture().imds_endpoint());
   if (!endpoint.ok()) return nullptr;
-  const auto& t = config.posture().imds_timeout();
-  return std::make_shared<InstanceEc2>(
-      config, *endpoint, std::chrono::milliseconds(t.seconds() * 1000 + t.nanos() / 1'000'000));
+  return std::make_shared<InstanceEc2>(config, *endpoint,
+                                       config::toMillis(config.posture().imds_timeout()));
 }
 
 }  // namespace demarc::cli

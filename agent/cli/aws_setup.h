@@ -21,8 +21,9 @@ std::unique_ptr<aws::CredentialChain> credentialChain(const std::string& imds_en
                                                       std::chrono::milliseconds imds_timeout,
                                                       const Clock& clock);
 
-// Client options from the config's aws: section; region falls back to the
-// given one (the instance's).
+// Client options from the config's aws: section (endpoints, FIPS, CA
+// bundle, request timeout); region falls back to the given one (the
+// instance's).
 aws::AwsClientOptions awsOptions(const config::v1::Config& config, const std::string& region);
 
 // The EC2 calls posture makes about this instance, through the credential

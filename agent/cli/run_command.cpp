@@ -19,6 +19,7 @@
 #include "agent/cli/aws_setup.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/event_recorder.h"
+#include "agent/config/loader.h"
 #include "agent/core/encoding.h"
 #include "agent/core/files.h"
 #include "agent/core/host_root.h"
@@ -38,14 +39,12 @@
 namespace demarc::cli {
 namespace {
 
+using config::toMillis;
+using config::toNanos;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 constexpr milliseconds kDrainTimeout{10000};
-
-nanoseconds toNanos(const google::protobuf::Duration& d) {
-  return std::chrono::seconds(d.seconds()) + nanoseconds(d.nanos());
-}
 
 // How to call this binary again, for the hints the agent prints.
 std::string selfPath() {
@@ -243,10 +242,6 @@ class PostureScheduler {
   std::thread thread_;  // last: starts once everything above exists
 };
 
-std::chrono::milliseconds toMillis(const google::protobuf::Duration& d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(toNanos(d));
-}
-
 // On EC2, the instance identity document (IMDSv2) fills the host identity;
 // the document and its signature go into the enrollment record.
 std::optional<aws::InstanceIdentity> ec2Identity(const config::v1::Config& config,
@@ -439,7 +434,8 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   evidence::Sealer sealer(*signer, *agent_id, host, chain, versionString());
   evidence::Pipeline pipeline({.batch_max_records = config->evidence().batch_max_records(),
                                .batch_max_age = toNanos(config->evidence().batch_max_age()),
-                               .max_pending_records = config->evidence().max_pending_records()},
+                               .max_pending_records = config->evidence().max_pending_records(),
+                               .retry_max = toMillis(config->sinks().retry_max_backoff())},
                               sealer, **journal, std::move(sinks), clock);
   // Each sink's first delivery is logged at info, the rest at debug.
   std::mutex delivered_mu;

@@ -155,4 +155,12 @@ std::string toYaml(const Config& config) {
   return std::string(out.c_str()) + "\n";
 }
 
+std::chrono::nanoseconds toNanos(const google::protobuf::Duration& d) {
+  return std::chrono::seconds(d.seconds()) + std::chrono::nanoseconds(d.nanos());
+}
+
+std::chrono::milliseconds toMillis(const google::protobuf::Duration& d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(toNanos(d));
+}
+
 }  // namespace demarc::config

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -24,5 +25,9 @@ Result<Config> loadConfigFile(const std::filesystem::path& path);
 // The effective config as YAML, every key present, in schema order. Stable:
 // its digest identifies the config in heartbeats.
 std::string toYaml(const Config& config);
+
+// A config duration as std::chrono.
+std::chrono::nanoseconds toNanos(const google::protobuf::Duration& d);
+std::chrono::milliseconds toMillis(const google::protobuf::Duration& d);
 
 }  // namespace demarc::config

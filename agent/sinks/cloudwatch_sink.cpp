@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "agent/aws/logs.h"
 #include "agent/core/encoding.h"
 #include "agent/evidence/codec.h"
 #include "agent/evidence/identity.h"
@@ -91,16 +92,6 @@ std::vector<std::string> CloudWatchSink::eventsOf(const evidence::StoredBatch& b
   return events;
 }
 
-Result<aws::HttpResponse> CloudWatchSink::call(const std::string& action, const std::string& json) {
-  aws::HttpRequest r;
-  r.method = "POST";
-  r.url = client_->endpoint("logs") + "/";
-  r.headers = {{"X-Amz-Target", "Logs_20140328." + action},
-               {"Content-Type", "application/x-amz-json-1.1"}};
-  r.body = json;
-  return client_->send("logs", std::move(r));
-}
-
 Status CloudWatchSink::ensureStream(const std::string& stream) {
   if (!options_.create || streams_ready_.count(stream) > 0) return okStatus();
   auto check = [](const std::string& what, const aws::HttpResponse& r) -> Status {
@@ -112,29 +103,45 @@ Status CloudWatchSink::ensureStream(const std::string& stream) {
   if (!group_ready_) {
     nlohmann::json group = {{"logGroupName", options_.log_group}};
     if (!options_.kms_key_id.empty()) group["kmsKeyId"] = options_.kms_key_id;
-    DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse created, call("CreateLogGroup", group.dump()));
+    DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse created,
+                            aws::logsCall(*client_, "CreateLogGroup", group.dump()));
     DEMARC_TRY(check("CreateLogGroup " + options_.log_group, created));
     if (options_.retention_days > 0) {
       nlohmann::json retention = {{"logGroupName", options_.log_group},
                                   {"retentionInDays", options_.retention_days}};
-      DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse set, call("PutRetentionPolicy", retention.dump()));
+      DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse set,
+                              aws::logsCall(*client_, "PutRetentionPolicy", retention.dump()));
       DEMARC_TRY(check("PutRetentionPolicy " + options_.log_group, set));
     }
     group_ready_ = true;
   }
   nlohmann::json s = {{"logGroupName", options_.log_group}, {"logStreamName", stream}};
-  DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse created, call("CreateLogStream", s.dump()));
+  DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse created,
+                          aws::logsCall(*client_, "CreateLogStream", s.dump()));
   DEMARC_TRY(check("CreateLogStream " + options_.log_group + "/" + stream, created));
   streams_ready_.insert(stream);
   return okStatus();
 }
 
+int64_t CloudWatchSink::timestampOf(const evidence::StoredBatch& batch, const std::string& stream) {
+  // The service orders a stream by timestamp; record times do not grow from
+  // batch to batch (a scan's records carry its start), sealing times do.
+  SystemTime t = evidence::fromTimestamp(batch.header.last_time());
+  std::string_view bytes = batch.bytes;
+  if (auto header = evidence::decodeRecord(bytes.substr(0, bytes.find('\n')));
+      header.ok() && header->has_time()) {
+    t = evidence::fromTimestamp(header->time());
+  }
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  int64_t& last = last_timestamp_[stream];
+  last = std::max(last, ms);
+  return last;
+}
+
 Status CloudWatchSink::deliver(const evidence::StoredBatch& batch) {
   const std::string stream = streamOf(batch);
   DEMARC_TRY(ensureStream(stream));
-  const auto timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             evidence::fromTimestamp(batch.header.last_time()).time_since_epoch())
-                             .count();
+  const int64_t timestamp = timestampOf(batch, stream);
   std::vector<std::string> events = eventsOf(batch);
   uint64_t rejected = 0;
   std::string rejection;
@@ -152,7 +159,8 @@ Status CloudWatchSink::deliver(const evidence::StoredBatch& batch) {
     for (size_t i = start; i < end; ++i) {
       list.push_back({{"timestamp", timestamp}, {"message", events[i]}});
     }
-    DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse response, call("PutLogEvents", body.dump()));
+    DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse response,
+                            aws::logsCall(*client_, "PutLogEvents", body.dump()));
     if (response.status != 200) {
       aws::AwsError e = aws::parseAwsError(response);
       // The group or stream went away: make them again on the retry.
@@ -164,9 +172,22 @@ Status CloudWatchSink::deliver(const evidence::StoredBatch& batch) {
                    "PutLogEvents " + options_.log_group + "/" + stream + " batch " +
                        std::to_string(batch.sequence) + ": " + e.describe());
     }
-    // Rejected events never become acceptable later: declared, not retried.
+    // A reply that cannot be read may hide refused events: the batch goes
+    // again (readers pass repeated events once).
     auto reply = nlohmann::json::parse(response.body, nullptr, false);
-    if (!reply.is_discarded() && reply.is_object() && reply.contains("rejectedLogEventsInfo")) {
+    if (reply.is_discarded() || !reply.is_object()) {
+      return Error(ErrorCode::kUnavailable,
+                   "PutLogEvents " + options_.log_group + "/" + stream + " batch " +
+                       std::to_string(batch.sequence) +
+                       ": HTTP 200 but the reply is not a JSON "
+                       "object (" +
+                       std::to_string(response.body.size()) + " bytes of " +
+                       (response.headers.count("content-type") ? response.headers.at("content-type")
+                                                               : std::string("no content type")) +
+                       ")");
+    }
+    // Rejected events never become acceptable later: declared, not retried.
+    if (reply.contains("rejectedLogEventsInfo")) {
       const auto& info = reply["rejectedLogEventsInfo"];
       size_t n = end - start;
       size_t lost = 0;
@@ -202,6 +223,168 @@ Status CloudWatchSink::deliver(const evidence::StoredBatch& batch) {
                 .to = t});
   }
   return okStatus();
+}
+
+}  // namespace demarc::sinks
+
+namespace demarc::sinks {
+namespace {
+
+enum class LineKind { kHeader, kSeal, kOther };
+
+// A batch line's kind from its key after the optional time: records are
+// {"time":"...","KIND":{...}} and no record nests a "header" or "seal" key.
+LineKind kindOf(std::string_view line) {
+  std::string_view rest = line;
+  if (rest.starts_with("{\"time\":\"")) {
+    size_t end = rest.find('"', 9);
+    if (end == std::string_view::npos) return LineKind::kOther;
+    rest.remove_prefix(end + 1);
+    if (!rest.starts_with(",")) return LineKind::kOther;
+    rest.remove_prefix(1);
+  } else if (rest.starts_with("{")) {
+    rest.remove_prefix(1);
+  }
+  if (rest.starts_with("\"header\":{")) return LineKind::kHeader;
+  if (rest.starts_with("\"seal\":{")) return LineKind::kSeal;
+  return LineKind::kOther;
+}
+
+}  // namespace
+
+CloudWatchBatchJoiner::CloudWatchBatchJoiner(
+    std::string name, std::function<void(const std::string&, std::string_view)> batch)
+    : name_(std::move(name)), batch_(std::move(batch)) {}
+
+void CloudWatchBatchJoiner::add(std::string_view message) {
+  ++event_;
+  if (!message.starts_with("{\"demarc_part\":")) {
+    if (!part_line_.empty() || next_part_ != 1) abandon("a long line's parts stop before its last");
+    addLine(message);
+    return;
+  }
+  auto json = nlohmann::json::parse(message, nullptr, false);
+  const nlohmann::json* part = nullptr;
+  if (!json.is_discarded() && json.is_object()) {
+    auto it = json.find("demarc_part");
+    if (it != json.end() && it->is_object()) part = &*it;
+  }
+  auto number = [&](const char* key) -> uint64_t {
+    auto it = part->find(key);
+    return it != part->end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+  };
+  std::optional<std::string> data;
+  if (part != nullptr && part->contains("data") && (*part)["data"].is_string()) {
+    data = base64Decode((*part)["data"].get<std::string>());
+  }
+  if (part == nullptr || !data || number("part") == 0 || number("parts") < number("part")) {
+    abandon("event " + std::to_string(event_) + " is a malformed part of a long line");
+    return;
+  }
+  if (number("part") == 1) {
+    if (next_part_ != 1) abandon("a long line's parts stop before its last");
+    part_line_.clear();
+  } else if (number("part") != next_part_) {
+    abandon("event " + std::to_string(event_) + " is part " + std::to_string(number("part")) +
+            " of a long line, expected part " + std::to_string(next_part_));
+    return;
+  }
+  part_line_ += *data;
+  next_part_ = number("part") + 1;
+  if (number("part") == number("parts")) {
+    std::string line = std::move(part_line_);
+    part_line_.clear();
+    next_part_ = 1;
+    addLine(line);
+  }
+}
+
+void CloudWatchBatchJoiner::abandon(const std::string& problem) {
+  part_line_.clear();
+  next_part_ = 1;
+  if (current_) {
+    current_->problem = problem;
+    incomplete_.push_back(std::move(*current_));
+    current_.reset();
+    bytes_.clear();
+  } else {
+    leftovers_.stray.push_back(name_ + ": " + problem);
+  }
+}
+
+void CloudWatchBatchJoiner::addLine(std::string_view line) {
+  switch (kindOf(line)) {
+    case LineKind::kHeader: {
+      if (current_) {
+        current_->problem = "stops after " + std::to_string(current_->lines) +
+                            " record lines, without its seal (the next batch starts)";
+        incomplete_.push_back(std::move(*current_));
+      }
+      current_ = Incomplete{.name = name_ + "@" + std::to_string(event_)};
+      if (auto record = evidence::decodeRecord(line); record.ok() && record->has_header()) {
+        current_->agent_id = record->header().agent_id();
+        current_->sequence = record->header().sequence();
+        current_->expected = record->header().record_count();
+      }
+      bytes_.assign(line);
+      bytes_ += '\n';
+      return;
+    }
+    case LineKind::kSeal: {
+      if (!current_) {
+        leftovers_.stray.push_back(name_ + ": event " + std::to_string(event_) +
+                                   " is a seal with no batch header before it");
+        return;
+      }
+      bytes_.append(line);
+      bytes_ += '\n';
+      std::string digest = toHex(sha256(bytes_));
+      auto [it, first] =
+          delivered_.emplace(std::pair(current_->agent_id, current_->sequence), digest);
+      if (!first && it->second == digest) {
+        leftovers_.redelivered += 1;
+      } else {
+        batch_(current_->name, bytes_);
+      }
+      current_.reset();
+      bytes_.clear();
+      return;
+    }
+    case LineKind::kOther:
+      if (!current_) {
+        leftovers_.stray.push_back(name_ + ": event " + std::to_string(event_) +
+                                   " is outside any batch");
+        return;
+      }
+      bytes_.append(line);
+      bytes_ += '\n';
+      current_->lines += 1;
+      return;
+  }
+}
+
+CloudWatchBatchJoiner::Leftovers CloudWatchBatchJoiner::finish() {
+  if (next_part_ != 1) abandon("a long line's parts stop before its last");
+  if (current_) {
+    current_->problem = "stops after " + std::to_string(current_->lines) + " of " +
+                        std::to_string(current_->expected) + " record lines, without its seal";
+    leftovers_.tail = std::move(*current_);
+    current_.reset();
+    bytes_.clear();
+  }
+  for (auto& i : incomplete_) {
+    if (delivered_.count({i.agent_id, i.sequence}) > 0) {
+      leftovers_.partial_redeliveries += 1;
+    } else {
+      leftovers_.broken.push_back(std::move(i));
+    }
+  }
+  incomplete_.clear();
+  if (leftovers_.tail && delivered_.count({leftovers_.tail->agent_id, leftovers_.tail->sequence})) {
+    leftovers_.partial_redeliveries += 1;
+    leftovers_.tail.reset();
+  }
+  return std::move(leftovers_);
 }
 
 }  // namespace demarc::sinks

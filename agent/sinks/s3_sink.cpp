@@ -98,9 +98,10 @@ Status S3Sink::deliver(const evidence::StoredBatch& batch) {
   r.method = "PUT";
   r.url = aws::s3Url(*client_, options_.bucket, key);
   r.body = gzipCompress(batch.bytes);
+  const std::string checksum = sha256Base64(r.body);
   r.headers = {{"Content-Type", "application/gzip"},
                {"Content-MD5", md5Base64(r.body)},
-               {"x-amz-checksum-sha256", sha256Base64(r.body)},
+               {"x-amz-checksum-sha256", checksum},
                {"x-amz-server-side-encryption", options_.encryption},
                {"x-amz-storage-class", options_.storage_class}};
   if (!options_.kms_key_id.empty()) {
@@ -113,10 +114,24 @@ Status S3Sink::deliver(const evidence::StoredBatch& batch) {
     r.headers.emplace_back("x-amz-object-lock-retain-until-date", text.substr(0, 19) + "Z");
   }
   DEMARC_ASSIGN_OR_RETURN(aws::HttpResponse response, client_->send("s3", std::move(r)));
-  if (response.status == 200) return okStatus();
-  aws::AwsError e = aws::parseAwsError(response);
-  return Error(e.retryable ? ErrorCode::kUnavailable : ErrorCode::kIo,
-               "PutObject s3://" + options_.bucket + "/" + key + ": " + e.describe());
+  const std::string where = "PutObject s3://" + options_.bucket + "/" + key + ": ";
+  if (response.status != 200) {
+    aws::AwsError e = aws::parseAwsError(response);
+    return Error(e.retryable ? ErrorCode::kUnavailable : ErrorCode::kIo, where + e.describe());
+  }
+  // S3 answers a stored object with its ETag (and the checksum it checked);
+  // a 200 without one came from something else on the way (a proxy's page),
+  // so the object is sent again.
+  if (response.headers.count("etag") == 0) {
+    return Error(ErrorCode::kUnavailable,
+                 where + "HTTP 200 without an ETag: not an S3 reply; sending the object again");
+  }
+  if (auto it = response.headers.find("x-amz-checksum-sha256");
+      it != response.headers.end() && it->second != checksum) {
+    return Error(ErrorCode::kUnavailable, where + "S3 stored bytes with SHA-256 " + it->second +
+                                              ", not the " + checksum + " sent; sending again");
+  }
+  return okStatus();
 }
 
 }  // namespace demarc::sinks

@@ -19,17 +19,17 @@ struct ConfigParts {
   std::string extra;
   std::string heartbeat = "200ms";
   std::string batch_age = "50ms";
+  std::string rule_packs = DEMARC_SOURCE_DIR "/tests/data/rules/minimal.yaml";
 };
 
 // A config for an agent that lives in a temp folder.
 inline std::filesystem::path writeAgentConfig(const TempDir& dir, const ConfigParts& parts) {
-  return dir.write(
-      "demarc.yaml",
-      "agent:\n  state_dir: " + (dir / "state").string() + "\n  heartbeat_interval: " +
-          parts.heartbeat + "\nevidence:\n  batch_max_age: " + parts.batch_age +
-          "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() + "\n" + parts.sinks +
-          "posture:\n  rule_packs: [" DEMARC_SOURCE_DIR "/tests/data/rules/minimal.yaml]\n" +
-          parts.posture + parts.extra);
+  return dir.write("demarc.yaml",
+                   "agent:\n  state_dir: " + (dir / "state").string() + "\n  heartbeat_interval: " +
+                       parts.heartbeat + "\nevidence:\n  batch_max_age: " + parts.batch_age +
+                       "\nsinks:\n  directory:\n    path: " + (dir / "evidence").string() + "\n" +
+                       parts.sinks + "posture:\n  rule_packs: [" + parts.rule_packs + "]\n" +
+                       parts.posture + parts.extra);
 }
 
 inline std::filesystem::path writeAgentConfig(const TempDir& dir, const std::string& extra = "",

@@ -49,7 +49,7 @@ class FakeS3 {
     std::string path = ex.path.substr(0, q);
     if (ex.method == "PUT") {
       objects_[path] = ex.body;
-      return {200, ""};
+      return {200, "", {{"ETag", "\"etag\""}}};
     }
     if (q == std::string::npos) {
       auto it = objects_.find(path);

@@ -97,7 +97,9 @@ void HttpServer::serve() {
     }
     std::string response = "HTTP/1.1 " + std::to_string(reply.status) +
                            " X\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                           "\r\nConnection: close\r\n\r\n" + reply.body;
+                           "\r\nConnection: close\r\n";
+    for (const auto& [name, value] : reply.headers) response += name + ": " + value + "\r\n";
+    response += "\r\n" + reply.body;
     size_t off = 0;
     while (off < response.size()) {
       ssize_t n = ::write(fd, response.data() + off, response.size() - off);

@@ -20,6 +20,7 @@ struct HttpExchange {
 struct HttpReply {
   int status = 200;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // A one-thread HTTP/1.1 server on 127.0.0.1 for tests: one request per

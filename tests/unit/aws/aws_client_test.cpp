@@ -161,6 +161,41 @@ TEST(AwsClient, ExpiredTokenRefreshesAndResendsOnce) {
   EXPECT_EQ(always.server.requests().size(), 2u);
 }
 
+// One-shot commands retry throttling and 5xx a few times; the agent's sinks
+// (one attempt) leave retries to the pipeline. Client errors are final.
+TEST(AwsClient, TransientFailuresAreRetriedUpToMaxAttempts) {
+  std::atomic<int> calls{0};
+  auto handler = [&](const testing::HttpExchange&) {
+    return ++calls <= 2 ? testing::HttpReply{503, "<Error><Code>SlowDown</Code></Error>"}
+                        : testing::HttpReply{200, "{}"};
+  };
+  ClientFixture once(handler);
+  auto first = once.client->send("logs", once.request());
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->status, 503);
+  EXPECT_EQ(calls, 1);
+
+  calls = 0;
+  ClientFixture thrice(handler);
+  AwsClientOptions options = testing::fakeEndpoint("logs", thrice.server.url());
+  options.max_attempts = 3;
+  AwsClient client(options, *thrice.chain, thrice.clock);
+  auto third = client.send("logs", thrice.request());
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->status, 200);
+  EXPECT_EQ(calls, 3);
+
+  ClientFixture denied([](const testing::HttpExchange&) {
+    return testing::HttpReply{403, "<Error><Code>AccessDenied</Code></Error>"};
+  });
+  options.endpoints["logs"] = denied.server.url();
+  AwsClient final_client(options, *denied.chain, denied.clock);
+  auto refused = final_client.send("logs", denied.request());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_EQ(denied.server.requests().size(), 1u);
+}
+
 TEST(AwsClient, NeedsARegion) {
   RealClock clock;
   CredentialChain chain({}, clock);
@@ -172,6 +207,26 @@ TEST(AwsClient, NeedsARegion) {
 
 // Proxies come from the environment (libcurl reads http_proxy, HTTPS_PROXY
 // and NO_PROXY); instance metadata never goes through one.
+// A reply larger than the caller allows is cut off and refused, for uploads
+// too (a PUT's reply is a few hundred bytes).
+TEST(HttpClient, HugeRepliesAreRefused) {
+  testing::HttpServer huge([](const testing::HttpExchange&) {
+    return testing::HttpReply{200, std::string(20 << 20, 'x')};
+  });
+  HttpClient http;
+  for (const char* method : {"GET", "PUT"}) {
+    HttpRequest r;
+    r.method = method;
+    r.url = huge.url() + "/object";
+    r.body = std::string(method) == "PUT" ? "payload" : "";
+    auto reply = http.send(r);
+    ASSERT_FALSE(reply.ok()) << method;
+    EXPECT_NE(reply.error().message().find("response larger than 16777216 bytes"),
+              std::string::npos)
+        << reply.error().message();
+  }
+}
+
 TEST(HttpClient, ProxyFromTheEnvironmentExceptForMetadata) {
   testing::HttpServer proxy([](const testing::HttpExchange&) {
     return testing::HttpReply{200, "via proxy"};

@@ -88,7 +88,12 @@ std::string base64Digest(const EVP_MD* md, const std::string& data) {
 }
 
 TEST(S3Sink, PutsTheBatchGzippedWithChecksumsEncryptionAndLock) {
-  Fixture f([](const testing::HttpExchange&) { return testing::HttpReply{200, ""}; });
+  Fixture f([](const testing::HttpExchange& ex) {
+    return testing::HttpReply{
+        200,
+        "",
+        {{"ETag", "\"e\""}, {"x-amz-checksum-sha256", ex.headers.at("x-amz-checksum-sha256")}}};
+  });
   S3SinkOptions o;
   o.bucket = "evidence";
   o.encryption = "aws:kms";
@@ -138,6 +143,29 @@ TEST(S3Sink, ErrorsSayWhatS3Said) {
       << status.error().message();
   EXPECT_NE(status.error().message().find("HTTP 403 AccessDenied: Access Denied (request id REQ1)"),
             std::string::npos)
+      << status.error().message();
+}
+
+// A 200 that did not come from S3 (a proxy's page) or that reports other
+// bytes stored is not a delivery: the sink says so and the object goes again.
+TEST(S3Sink, ASuccessWithoutS3sReceiptIsNotADelivery) {
+  S3SinkOptions o;
+  o.bucket = "evidence";
+  Fixture page([](const testing::HttpExchange&) {
+    return testing::HttpReply{200, "<html>Welcome to the proxy</html>"};
+  });
+  auto status = page.sink(o)->deliver(storedBatch(3, "x\n"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), ErrorCode::kUnavailable);
+  EXPECT_NE(status.error().message().find("HTTP 200 without an ETag: not an S3 reply"),
+            std::string::npos)
+      << status.error().message();
+  Fixture other([](const testing::HttpExchange&) {
+    return testing::HttpReply{200, "", {{"ETag", "\"e\""}, {"x-amz-checksum-sha256", "AAAA"}}};
+  });
+  status = other.sink(o)->deliver(storedBatch(3, "x\n"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message().find("S3 stored bytes with SHA-256 AAAA"), std::string::npos)
       << status.error().message();
 }
 
