@@ -168,10 +168,11 @@ Result<verify::v1::Report> verifyCloudWatch(const VerifyCommandOptions& options,
                              "): a delivery under way or interrupted; not counted");
     }
     if (left.redelivered + left.partial_redeliveries > 0) {
-      notes.emplace_back("", name + ": at-least-once delivery left " +
-                                 std::to_string(left.redelivered) + " identical batch copies and " +
-                                 std::to_string(left.partial_redeliveries) +
-                                 " partial copies, each read once");
+      notes.emplace_back(left.agent_id, name + ": at-least-once delivery left " +
+                                            std::to_string(left.redelivered) +
+                                            " identical batch copies and " +
+                                            std::to_string(left.partial_redeliveries) +
+                                            " partial copies, each read once");
     }
   }
   verify::v1::Report report = verifier.finish(options.path);

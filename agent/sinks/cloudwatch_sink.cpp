@@ -323,6 +323,7 @@ void CloudWatchBatchJoiner::addLine(std::string_view line) {
       current_ = Incomplete{.name = name_ + "@" + std::to_string(event_)};
       if (auto record = evidence::decodeRecord(line); record.ok() && record->has_header()) {
         current_->agent_id = record->header().agent_id();
+        leftovers_.agent_id = current_->agent_id;
         current_->sequence = record->header().sequence();
         current_->expected = record->header().record_count();
       }

@@ -90,6 +90,7 @@ class CloudWatchBatchJoiner {
     uint64_t redelivered = 0;           // identical whole copies passed on once
     uint64_t partial_redeliveries = 0;  // incomplete copies a whole one followed
     std::vector<std::string> stray;     // events outside any batch
+    std::string agent_id;               // of the stream's last batch header
   };
   Leftovers finish();
 

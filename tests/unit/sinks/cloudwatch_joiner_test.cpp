@@ -88,6 +88,7 @@ TEST_F(Joiner, IdenticalWholeCopiesArePassedOnceAndDifferentOnesBoth) {
   EXPECT_EQ(out_[2], batches_[2]);
   EXPECT_NE(out_[3], batches_[2]);
   EXPECT_EQ(left.redelivered, 1u);
+  EXPECT_EQ(left.agent_id, "00000000-0000-4000-8000-000000000001");  // for the report's notes
 }
 
 TEST_F(Joiner, IncompleteBatchesAreReportedNeverPassedOn) {
