@@ -50,6 +50,10 @@ packages=(
   # (libbpf-tools), and auditd. Where systemd runs, installing auditd
   # enables and starts it; the benchmark adds and removes its own rules.
   libbpf-tools auditd
+  # sd_notify (READY, WATCHDOG) for the Type=notify service; systemd-analyze
+  # checks the unit (verify, security); dpkg-dev's dpkg-shlibdeps and rpm
+  # build the packages (cpack)
+  libsystemd-dev systemd dpkg-dev
 )
 
 # s3rver runs on Node.js; NodeSource's nodejs package brings its own npm.

@@ -19,6 +19,7 @@
 #include "agent/cli/aws_setup.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/event_recorder.h"
+#include "agent/cli/service_manager.h"
 #include "agent/config/loader.h"
 #include "agent/core/encoding.h"
 #include "agent/core/files.h"
@@ -497,12 +498,18 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     spdlog::warn("load test: sealing {} synthetic records per second", options.load_test_rate);
   }
 
-  const auto tick = options.load_test_rate > 0 ? milliseconds(10) : milliseconds(1000);
+  ServiceManager service;
+  service.ready("running: sealing evidence to " + config->sinks().directory().path());
+  service.ping();
+  auto tick = options.load_test_rate > 0 ? milliseconds(10) : milliseconds(1000);
+  if (auto watchdog = service.watchdogInterval()) tick = std::min(tick, *watchdog);
   auto next_heartbeat = std::chrono::steady_clock::now() + facts.interval;
   auto load_start = std::chrono::steady_clock::now();
   uint64_t synthetic_sent = 0;
   evidence::PipelineStats last_stats = pipeline.stats();
   for (;;) {
+    // The main loop turning is what the watchdog watches.
+    service.ping();
     auto now = std::chrono::steady_clock::now();
     auto wait = std::min<nanoseconds>(next_heartbeat - now, tick);
     pollfd pfd{.fd = signals->get(), .events = POLLIN, .revents = 0};
@@ -556,6 +563,7 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   }
 
+  service.stopping();
   posture_scans.reset();     // waits for a scan in progress; its records are sealed below
   telemetry_events.reset();  // reads what is left in the ring buffer
   pipeline.submit(
