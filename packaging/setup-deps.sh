@@ -54,6 +54,8 @@ packages=(
   # checks the unit (verify, security); dpkg-dev's dpkg-shlibdeps and rpm
   # build the packages (cpack)
   libsystemd-dev systemd dpkg-dev
+  # packer (Debian's 1.6.6) validates the AMI bake template
+  packer
 )
 
 # s3rver runs on Node.js; NodeSource's nodejs package brings its own npm.
@@ -81,13 +83,18 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # --test-tools: tools the tests use that Debian does not package, from the
-# npm registry at pinned versions, into build/tools.
+# npm registry at pinned versions, into build/tools: s3rver (an independent
+# S3 for the sink's round trip) and node-sql-parser (checks the Athena
+# queries' syntax).
 if [[ "${1:-}" == --test-tools ]]; then
   tools="$(cd "$(dirname "$0")/.." && pwd)/build/tools"
-  s3rver_version=3.7.1
-  if ! grep -qs "\"version\": \"$s3rver_version\"" "$tools/node_modules/s3rver/package.json"; then
-    echo "setup-deps: installing s3rver $s3rver_version (npm) into $tools"
-    mkdir -p "$tools"
-    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version"
-  fi
+  for spec in s3rver@3.7.1 node-sql-parser@5.4.0; do
+    name=${spec%@*}
+    version=${spec##*@}
+    if ! grep -qs "\"version\": \"$version\"" "$tools/node_modules/$name/package.json"; then
+      echo "setup-deps: installing $spec (npm) into $tools"
+      mkdir -p "$tools"
+      npm install --prefix "$tools" --no-audit --no-fund --loglevel=error "$spec"
+    fi
+  done
 fi
