@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/subprocess.h"
@@ -39,19 +41,38 @@ inline std::filesystem::path writeAgentConfig(const TempDir& dir, const std::str
       dir, ConfigParts{.extra = extra, .heartbeat = heartbeat, .batch_age = batch_age});
 }
 
-// AWS keys in the environment of the processes started while it lives.
-class ScopedAwsKeys {
+// Environment variables for the processes started while it lives; the
+// previous values come back after.
+class ScopedEnv {
  public:
-  ScopedAwsKeys(const char* id, const char* secret) {
-    ::setenv("AWS_ACCESS_KEY_ID", id, 1);
-    ::setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+  explicit ScopedEnv(const std::vector<std::pair<std::string, std::string>>& vars) {
+    for (const auto& [name, value] : vars) {
+      const char* old = ::getenv(name.c_str());
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
   }
-  ~ScopedAwsKeys() {
-    ::unsetenv("AWS_ACCESS_KEY_ID");
-    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+  ~ScopedEnv() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
   }
-  ScopedAwsKeys(const ScopedAwsKeys&) = delete;
-  ScopedAwsKeys& operator=(const ScopedAwsKeys&) = delete;
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// AWS keys in the environment of the processes started while it lives.
+class ScopedAwsKeys : public ScopedEnv {
+ public:
+  ScopedAwsKeys(const char* id, const char* secret)
+      : ScopedEnv({{"AWS_ACCESS_KEY_ID", id}, {"AWS_SECRET_ACCESS_KEY", secret}}) {}
 };
 
 inline std::vector<std::string> agentArgs(const std::filesystem::path& config,

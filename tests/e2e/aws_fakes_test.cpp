@@ -23,33 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// Environment for the processes started while it lives: no ambient AWS
-// configuration, and optionally static keys.
-class ScopedEnv {
- public:
-  explicit ScopedEnv(const std::vector<std::pair<std::string, std::string>>& vars) {
-    for (const auto& [name, value] : vars) {
-      const char* old = ::getenv(name.c_str());
-      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-      ::setenv(name.c_str(), value.c_str(), 1);
-    }
-  }
-  ~ScopedEnv() {
-    for (const auto& [name, value] : saved_) {
-      if (value) {
-        ::setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        ::unsetenv(name.c_str());
-      }
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
-
 // Only the fake's IMDS role: no keys or files from the machine running the test.
 std::vector<std::pair<std::string, std::string>> noAmbientAws(const TempDir& dir) {
   return {{"AWS_SHARED_CREDENTIALS_FILE", (dir / "no-credentials").string()},
@@ -105,7 +78,7 @@ std::vector<std::string> debugArgs(const std::filesystem::path& config) {
 // `demarc verify` of a store on the fake, as an auditor with static keys.
 CommandResult verifyOn(const FakeAws& fake, const TempDir& dir, const std::string& uri,
                        std::vector<std::string> extra = {}) {
-  ScopedEnv keys({{"AWS_ACCESS_KEY_ID", "AKIATEST"}, {"AWS_SECRET_ACCESS_KEY", "secret"}});
+  ScopedAwsKeys keys("AKIATEST", "secret");
   std::vector<std::string> argv = {DEMARC_BINARY, "verify",     uri,       "--region",
                                    "eu-west-1",   "--endpoint", fake.url()};
   argv.insert(argv.end(), extra.begin(), extra.end());
@@ -283,7 +256,7 @@ TEST(AwsFakes, BadRepliesToVerifyAreClearErrors) {
   FakeAws fake({"--list-page", "2"});
   auto config = writeAgentConfig(dir, awsConfig(fake, false));
   {
-    ScopedEnv keys({{"AWS_ACCESS_KEY_ID", "AKIATEST"}, {"AWS_SECRET_ACCESS_KEY", "secret"}});
+    ScopedAwsKeys keys("AKIATEST", "secret");
     Subprocess agent(debugArgs(config), dir.path());
     ASSERT_TRUE(agent.waitForErr("delivered batch 3 to s3", 30s)) << agent.err();
     ASSERT_TRUE(agent.waitForErr("delivered batch 3 to cloudwatch", 30s)) << agent.err();
@@ -337,7 +310,7 @@ TEST(AwsFakes, KillNineDuringUploadsFiftyTimesLosesAndChangesNothing) {
   parts.sinks = "  s3:\n    enabled: true\n    bucket: evidence\n    prefix: fleet\n";
   parts.batch_age = "100ms";
   auto config = writeAgentConfig(dir, parts);
-  ScopedEnv keys({{"AWS_ACCESS_KEY_ID", "AKIATEST"}, {"AWS_SECRET_ACCESS_KEY", "secret"}});
+  ScopedAwsKeys keys("AKIATEST", "secret");
   std::mt19937 rng(777);
   std::uniform_int_distribution<int> extra_ms(0, 120);
   for (int i = 0; i < 50; ++i) {

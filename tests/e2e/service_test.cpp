@@ -3,7 +3,6 @@
 // WATCHDOG_USEC, as systemd passes them. READY comes once the agent runs,
 // WATCHDOG pings at half the period while it does, STOPPING on SIGTERM.
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -11,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <thread>
+#include <memory>
 
 #include "tests/e2e/agent_fixture.h"
 
@@ -36,11 +35,10 @@ TEST(Service, NotifiesReadyPingsTheWatchdogAndSaysStopping) {
   timeval timeout{.tv_sec = 0, .tv_usec = 100'000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 
-  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
-  ::setenv("WATCHDOG_USEC", "1000000", 1);  // pings every 0.5 s
-  Subprocess agent(agentArgs(config), dir.path());
-  ::unsetenv("NOTIFY_SOCKET");
-  ::unsetenv("WATCHDOG_USEC");
+  auto agent = [&] {
+    ScopedEnv env({{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "1000000"}});  // pings every 0.5 s
+    return std::make_unique<Subprocess>(agentArgs(config), dir.path());
+  }();
 
   std::vector<std::string> messages;
   auto receive_for = [&](std::chrono::milliseconds span) {
@@ -52,12 +50,12 @@ TEST(Service, NotifiesReadyPingsTheWatchdogAndSaysStopping) {
     }
   };
   receive_for(3500ms);
-  agent.signal(SIGTERM);
+  agent->signal(SIGTERM);
   receive_for(1000ms);
-  EXPECT_EQ(agent.wait(), 0) << agent.err();
+  EXPECT_EQ(agent->wait(), 0) << agent->err();
   ::close(fd);
 
-  ASSERT_FALSE(messages.empty()) << agent.err();
+  ASSERT_FALSE(messages.empty()) << agent->err();
   EXPECT_TRUE(messages.front().starts_with("READY=1\nSTATUS=running")) << messages.front();
   size_t pings = 0;
   size_t stopping_at = messages.size();

@@ -44,7 +44,6 @@ import hashlib
 import json
 import socket
 import struct
-import sys
 import threading
 import time
 import types
