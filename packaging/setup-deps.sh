@@ -54,8 +54,9 @@ packages=(
   # checks the unit (verify, security); dpkg-dev's dpkg-shlibdeps and rpm
   # build the packages (cpack)
   libsystemd-dev systemd dpkg-dev
-  # packer (Debian's 1.6.6) validates the AMI bake template
-  packer
+  # packer (Debian's 1.6.6) validates the AMI bake template; systemd-nspawn
+  # boots a Debian root to run the installed unit under a real systemd
+  packer systemd-container
 )
 
 # s3rver runs on Node.js; NodeSource's nodejs package brings its own npm.

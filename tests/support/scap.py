@@ -20,16 +20,17 @@ DATASTREAM = "/usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml"
 SSG_PREFIX = "xccdf_org.ssgproject.content_rule_"
 
 
-def cached_root():
-    """The pristine root, built once per machine (a few minutes)."""
-    root = os.path.join(CACHE, f"{SUITE}-{PACKAGES.replace(',', '-')}")
+def cached_root(suite=SUITE, packages=PACKAGES):
+    """A pristine debootstrap'd root of suite with packages, built once per
+    machine (a few minutes)."""
+    root = os.path.join(CACHE, f"{suite}-{packages.replace(',', '-')}")
     if os.path.isdir(root):
         return root
     os.makedirs(CACHE, exist_ok=True)
     tmp = root + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"building {root} with debootstrap (cached for later runs)", flush=True)
-    subprocess.run(["debootstrap", "--variant=minbase", f"--include={PACKAGES}", SUITE, tmp, MIRROR],
+    subprocess.run(["debootstrap", "--variant=minbase", f"--include={packages}", suite, tmp, MIRROR],
                    check=True, stdout=subprocess.DEVNULL)
     os.rename(tmp, root)
     return root
