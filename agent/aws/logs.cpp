@@ -44,62 +44,66 @@ Result<HttpResponse> logsCall(AwsClient& client, std::string_view action, const 
   return client.send("logs", std::move(r));
 }
 
+namespace {
+
+// Calls ACTION page by page, handing each item of the reply's `list` to
+// `each`, until the reply's `next` token is missing (where `next_required`
+// is false) or comes back unchanged; it goes back as nextToken.
+Status forEachPage(AwsClient& client, std::string_view action, const std::string& what,
+                   nlohmann::json request, const char* list, const char* next, bool next_required,
+                   const std::function<Status(const nlohmann::json&)>& each) {
+  std::string token;
+  for (;;) {
+    if (!token.empty()) request["nextToken"] = token;
+    DEMARC_ASSIGN_OR_RETURN(HttpResponse r, logsCall(client, action, request.dump()));
+    if (r.status != 200) return logsError(what, r);
+    DEMARC_ASSIGN_OR_RETURN(nlohmann::json reply, replyObject(what, r));
+    auto items = reply.find(list);
+    if (items == reply.end() || !items->is_array()) {
+      return Error(ErrorCode::kCorrupt, what + ": the reply has no " + list + " list");
+    }
+    for (const auto& item : *items) DEMARC_TRY(each(item));
+    std::string following = stringField(reply, next);
+    if (following.empty() && next_required) {
+      return Error(ErrorCode::kCorrupt, what + ": the reply has no " + next);
+    }
+    if (following.empty() || following == token) return okStatus();
+    token = std::move(following);
+  }
+}
+
+}  // namespace
+
 Status listLogStreams(AwsClient& client, const std::string& group,
                       const std::function<Status(const std::string& stream)>& each) {
   const std::string what = "DescribeLogStreams " + group;
-  std::string token;
-  for (;;) {
-    nlohmann::json request = {{"logGroupName", group}};
-    if (!token.empty()) request["nextToken"] = token;
-    DEMARC_ASSIGN_OR_RETURN(HttpResponse r, logsCall(client, "DescribeLogStreams", request.dump()));
-    if (r.status != 200) return logsError(what, r);
-    DEMARC_ASSIGN_OR_RETURN(nlohmann::json reply, replyObject(what, r));
-    auto streams = reply.find("logStreams");
-    if (streams == reply.end() || !streams->is_array()) {
-      return Error(ErrorCode::kCorrupt, what + ": the reply has no logStreams list");
-    }
-    for (const auto& s : *streams) {
-      std::string name = s.is_object() ? stringField(s, "logStreamName") : "";
-      if (name.empty()) return Error(ErrorCode::kCorrupt, what + ": a stream without a name");
-      DEMARC_TRY(each(name));
-    }
-    std::string next = stringField(reply, "nextToken");
-    if (next.empty() || next == token) return okStatus();
-    token = std::move(next);
-  }
+  return forEachPage(client, "DescribeLogStreams", what, {{"logGroupName", group}}, "logStreams",
+                     "nextToken", false, [&](const nlohmann::json& s) -> Status {
+                       std::string name = s.is_object() ? stringField(s, "logStreamName") : "";
+                       if (name.empty()) {
+                         return Error(ErrorCode::kCorrupt, what + ": a stream without a name");
+                       }
+                       return each(name);
+                     });
 }
 
 Status readLogEvents(AwsClient& client, const std::string& group, const std::string& stream,
                      const std::function<Status(std::string_view, int64_t)>& each) {
   const std::string what = "GetLogEvents " + group + "/" + stream;
-  std::string token;
-  for (;;) {
-    nlohmann::json request = {
-        {"logGroupName", group}, {"logStreamName", stream}, {"startFromHead", true}};
-    if (!token.empty()) request["nextToken"] = token;
-    DEMARC_ASSIGN_OR_RETURN(HttpResponse r, logsCall(client, "GetLogEvents", request.dump()));
-    if (r.status != 200) return logsError(what, r);
-    DEMARC_ASSIGN_OR_RETURN(nlohmann::json reply, replyObject(what, r));
-    auto events = reply.find("events");
-    if (events == reply.end() || !events->is_array()) {
-      return Error(ErrorCode::kCorrupt, what + ": the reply has no events list");
-    }
-    for (const auto& e : *events) {
-      auto message = e.is_object() ? e.find("message") : e.end();
-      auto timestamp = e.is_object() ? e.find("timestamp") : e.end();
-      if (message == e.end() || !message->is_string() || timestamp == e.end() ||
-          !timestamp->is_number_integer()) {
-        return Error(ErrorCode::kCorrupt, what + ": an event without a message or timestamp");
-      }
-      DEMARC_TRY(each(message->get_ref<const std::string&>(), timestamp->get<int64_t>()));
-    }
-    // The end of the stream: the same forward token comes back.
-    std::string next = stringField(reply, "nextForwardToken");
-    if (next.empty())
-      return Error(ErrorCode::kCorrupt, what + ": the reply has no nextForwardToken");
-    if (next == token) return okStatus();
-    token = std::move(next);
-  }
+  // The end of the stream: the same forward token comes back.
+  nlohmann::json request = {
+      {"logGroupName", group}, {"logStreamName", stream}, {"startFromHead", true}};
+  return forEachPage(
+      client, "GetLogEvents", what, std::move(request), "events", "nextForwardToken", true,
+      [&](const nlohmann::json& e) -> Status {
+        auto message = e.is_object() ? e.find("message") : e.end();
+        auto timestamp = e.is_object() ? e.find("timestamp") : e.end();
+        if (message == e.end() || !message->is_string() || timestamp == e.end() ||
+            !timestamp->is_number_integer()) {
+          return Error(ErrorCode::kCorrupt, what + ": an event without a message or timestamp");
+        }
+        return each(message->get_ref<const std::string&>(), timestamp->get<int64_t>());
+      });
 }
 
 Result<std::string> parseLogsUri(std::string_view uri) {
