@@ -68,7 +68,7 @@ def main():
         agent_calls |= {"logs:" + a for a in re.findall(r'logsCall\(\*client_, "(\w+)"', f.read_text())}
     agent_calls |= {"ec2:" + a for a in re.findall(r'ec2Call\(client, "(\w+)"',
                                                     (src / "aws/ec2.cpp").read_text())}
-    reader_calls = {"logs:" + a for a in re.findall(r'logsCall\(client, "(\w+)"',
+    reader_calls = {"logs:" + a for a in re.findall(r'(?:logsCall|forEachPage)\(\s*client, "(\w+)"',
                                                      (src / "aws/logs.cpp").read_text())}
     s3_reader = (src / "aws/s3.cpp").read_text()
     if "list-type=2" in s3_reader:
