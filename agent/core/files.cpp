@@ -110,6 +110,48 @@ Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes
   return okStatus();
 }
 
+Result<bool> linkFileAtomic(const std::filesystem::path& existing,
+                            const std::filesystem::path& path, const AtomicWriteOptions& options) {
+  struct stat st {};
+  if (::stat(existing.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return errnoError("stat " + existing.string(), errno);
+  }
+  if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != options.mode) return false;
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  std::filesystem::path tmp = dir / ("." + path.filename().string() + ".tmp");
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+    return errnoError("remove " + tmp.string(), errno);
+  }
+  if (::link(existing.c_str(), tmp.c_str()) != 0) {
+    int err = errno;
+    // Another filesystem, one without hard links (or not for this file),
+    // or the file gone meanwhile (not the target's folder).
+    bool gone = err == ENOENT && ::access(existing.c_str(), F_OK) != 0;
+    if (err == EXDEV || err == EPERM || err == EMLINK || err == EOPNOTSUPP || gone) return false;
+    return errnoError("link " + existing.string() + " to " + tmp.string(), err);
+  }
+  if (options.fsync) {
+    UniqueFd fd(::open(existing.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || ::fsync(fd.get()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return errnoError("fsync " + existing.string(), err);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return errnoError("rename " + tmp.string() + " to " + path.string(), err);
+  }
+  // When path already was a link to the same file, rename() leaves both
+  // names in place.
+  ::unlink(tmp.c_str());
+  if (options.fsync) DEMARC_TRY(fsyncDirectory(dir));
+  return true;
+}
+
 Result<UniqueFd> lockFile(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) return errnoError("open lock " + path.string(), errno);

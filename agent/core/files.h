@@ -55,6 +55,17 @@ struct AtomicWriteOptions {
 Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                        const AtomicWriteOptions& options = {});
 
+// Gives path the contents of `existing` without copying them: a hard link,
+// made atomically like writeFileAtomic (temp link, fsync of the file when
+// options.fsync, rename, fsync of the folder). Only for a file that is
+// never written again (it shares its inode, mode included, with path).
+// Returns false, leaving nothing behind, when no link can be made here
+// (another filesystem, links not supported, `existing` not of
+// options.mode): the caller then writes the bytes.
+Result<bool> linkFileAtomic(const std::filesystem::path& existing,
+                            const std::filesystem::path& path,
+                            const AtomicWriteOptions& options = {});
+
 // True for the temp files writeFileAtomic leaves behind when it is killed.
 bool isAtomicWriteLeftover(const std::filesystem::path& path);
 

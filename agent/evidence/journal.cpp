@@ -183,8 +183,10 @@ Status Journal::append(const SealedBatch& batch) {
                                              std::to_string(batch.sequence));
     }
   }
+  // Group-readable like the directory sink's evidence, which links to these
+  // files instead of copying them; the journal's folder is private.
   DEMARC_TRY(writeFileAtomic(batchPath(batch.sequence), batch.bytes,
-                             {.mode = 0600, .fsync = options_.fsync}));
+                             {.mode = kBatchFileMode, .fsync = options_.fsync}));
   std::lock_guard lock(mu_);
   batches_[batch.sequence] = {batch.bytes.size(), batch.sealed_time};
   bytes_ += batch.bytes.size();
@@ -209,6 +211,7 @@ void Journal::keepNewest(SealedBatch&& batch) {
   kept->bytes = std::move(batch.bytes);
   kept->digest = std::move(batch.digest);
   kept->header = std::move(batch.header);
+  kept->file = batchPath(kept->sequence);
   std::lock_guard lock(mu_);
   if (kept->sequence != chain_.last_sequence || kept->sequence <= minCursorLocked()) return;
   newest_ = std::move(kept);
@@ -224,6 +227,7 @@ Result<std::shared_ptr<const StoredBatch>> Journal::read(uint64_t sequence) cons
   if (!stored.ok()) {
     return stored.error().withContext("journal batch " + batchPath(sequence).string());
   }
+  stored->file = batchPath(sequence);
   return std::make_shared<const StoredBatch>(std::move(*stored));
 }
 

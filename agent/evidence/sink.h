@@ -1,6 +1,9 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -11,12 +14,20 @@
 
 namespace demarc::evidence {
 
+// The mode of a batch file, in the journal (a private folder) and in the
+// directory sink, which links to the journal's file instead of copying it.
+inline constexpr mode_t kBatchFileMode = 0640;
+
 // A batch as read back from the journal, ready to ship.
 struct StoredBatch {
   uint64_t sequence = 0;
   std::string bytes;   // exactly as sealed
   std::string digest;  // hex SHA-256 of the payload
   v1::BatchHeader header;
+  // The journal file holding exactly these bytes, when the batch came from
+  // a journal. It is never written again once there (a sink may link to
+  // it), and is removed by the journal once every sink has the batch.
+  std::filesystem::path file;
 };
 
 // Records a destination refused for good (CloudWatch Logs rejecting events

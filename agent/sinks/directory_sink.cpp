@@ -25,7 +25,14 @@ std::filesystem::path DirectorySink::relativePath(const evidence::StoredBatch& b
 Status DirectorySink::deliver(const evidence::StoredBatch& batch) {
   std::filesystem::path path = root_ / relativePath(batch);
   DEMARC_TRY(ensureDirectory(path.parent_path(), 0750));
-  return writeFileAtomic(path, batch.bytes, {.mode = 0640, .fsync = fsync_});
+  AtomicWriteOptions options{.mode = evidence::kBatchFileMode, .fsync = fsync_};
+  if (!batch.file.empty()) {
+    // The journal's file already holds these bytes (on the same
+    // filesystem, by default): a link saves writing them a second time.
+    DEMARC_ASSIGN_OR_RETURN(bool linked, linkFileAtomic(batch.file, path, options));
+    if (linked) return okStatus();
+  }
+  return writeFileAtomic(path, batch.bytes, options);
 }
 
 }  // namespace demarc::sinks

@@ -46,6 +46,71 @@ TEST(AtomicWrite, LeftoverNames) {
   EXPECT_FALSE(isAtomicWriteLeftover("/x/.tmp"));
 }
 
+struct stat statOf(const std::filesystem::path& path) {
+  struct stat s {};
+  EXPECT_EQ(::stat(path.c_str(), &s), 0) << path;
+  return s;
+}
+
+int entriesIn(const std::filesystem::path& dir) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+TEST(LinkFileAtomic, LinksInsteadOfCopyingAndReplacesWhatWasThere) {
+  testing::TempDir dir;
+  ASSERT_TRUE(writeFileAtomic(dir / "journal", "sealed bytes", {.mode = 0640}).ok());
+  std::filesystem::create_directory(dir / "out");
+  ASSERT_TRUE(writeFileAtomic(dir / "out/e", "older, other bytes", {.mode = 0640}).ok());
+  auto linked = linkFileAtomic(dir / "journal", dir / "out/e", {.mode = 0640, .fsync = true});
+  ASSERT_TRUE(linked.ok()) << linked.error().message();
+  EXPECT_TRUE(*linked);
+  EXPECT_EQ(testing::readAll(dir / "out/e"), "sealed bytes");
+  EXPECT_EQ(statOf(dir / "out/e").st_ino, statOf(dir / "journal").st_ino);
+  EXPECT_EQ(statOf(dir / "journal").st_nlink, 2u);
+  // Again, onto the same file: rename() keeps both names there, and the
+  // temp link must not stay behind.
+  linked = linkFileAtomic(dir / "journal", dir / "out/e", {.mode = 0640, .fsync = false});
+  ASSERT_TRUE(linked.ok() && *linked);
+  EXPECT_EQ(entriesIn(dir / "out"), 1);
+  EXPECT_EQ(statOf(dir / "journal").st_nlink, 2u);
+  // The journal removing its name leaves the linked file whole.
+  std::filesystem::remove(dir / "journal");
+  EXPECT_EQ(testing::readAll(dir / "out/e"), "sealed bytes");
+}
+
+TEST(LinkFileAtomic, DeclinesWhenALinkWouldNotDo) {
+  testing::TempDir dir;
+  ASSERT_TRUE(writeFileAtomic(dir / "private", "x", {.mode = 0600}).ok());
+  // Another mode than the one wanted: the inode's mode is shared.
+  auto linked = linkFileAtomic(dir / "private", dir / "e", {.mode = 0640});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_FALSE(*linked);
+  // Gone.
+  linked = linkFileAtomic(dir / "missing", dir / "e", {.mode = 0640});
+  ASSERT_TRUE(linked.ok());
+  EXPECT_FALSE(*linked);
+  EXPECT_EQ(entriesIn(dir.path()), 1);
+  // Another filesystem (/dev/shm is a tmpfs where it exists).
+  if (statOf("/dev/shm").st_dev == statOf(dir.path()).st_dev) return;
+  std::filesystem::path other = "/dev/shm/demarc-link-test-" + std::to_string(::getpid());
+  ASSERT_TRUE(writeFileAtomic(other, "x", {.mode = 0640}).ok());
+  linked = linkFileAtomic(other, dir / "e", {.mode = 0640});
+  std::filesystem::remove(other);
+  ASSERT_TRUE(linked.ok()) << linked.error().message();
+  EXPECT_FALSE(*linked);
+  EXPECT_EQ(entriesIn(dir.path()), 1);
+}
+
+TEST(LinkFileAtomic, OtherFailuresAreErrorsNamingThePath) {
+  testing::TempDir dir;
+  ASSERT_TRUE(writeFileAtomic(dir / "j", "x", {.mode = 0640}).ok());
+  auto linked = linkFileAtomic(dir / "j", dir / "no-such-folder/e", {.mode = 0640});
+  ASSERT_FALSE(linked.ok());
+  EXPECT_NE(linked.error().message().find("no-such-folder"), std::string::npos);
+}
+
 TEST(ReadFile, PrefixIsBounded) {
   testing::TempDir dir;
   auto p = dir.write("big", std::string(100000, 'z'));
