@@ -1,14 +1,10 @@
 #include "agent/evidence/codec.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
 
 #include "agent/evidence/json.h"
 
 namespace demarc::evidence {
-
-namespace pbu = google::protobuf::util;
 
 std::string encodeRecord(const v1::Record& record) {
   std::string out;
@@ -19,11 +15,8 @@ std::string encodeRecord(const v1::Record& record) {
 
 Result<v1::Record> decodeRecord(std::string_view line) {
   v1::Record record;
-  pbu::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  auto status = pbu::JsonStringToMessage(line, &record, options);
-  if (!status.ok()) {
-    return Error(ErrorCode::kCorrupt, "not a demarc record: " + std::string(status.message()));
+  if (auto parsed = parseJson(line, record); !parsed.ok()) {
+    return Error(ErrorCode::kCorrupt, "not a demarc record: " + parsed.error().message());
   }
   return record;
 }

@@ -1,11 +1,15 @@
 // The evidence JSON encoder writes from the wire format; these tests hold it
 // to the reflection-based encoder it replaced (tests/support/reflective_json)
 // byte for byte, on random messages of every type records use and of a
-// message built here with every field type protobuf has.
+// message built here with every field type protobuf has. The reader
+// (parseJson) is held to protobuf's own JSON parser on the same texts, and
+// on texts written by hand and damaged at random.
 #include "agent/evidence/json.h"
 
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -172,6 +176,17 @@ std::string wireJson(const pb::Message& msg) {
   return out;
 }
 
+// Compared as deterministic binary encodings: NaN equals itself there.
+std::string bytesOf(const pb::Message& msg) {
+  std::string out;
+  pb::io::StringOutputStream stream(&out);
+  pb::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  msg.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
 void expectSameAsReflection(const pb::Descriptor* d, const pb::Message& prototype, int count) {
   RandomFiller filler(d->index() * 7919 + 1);
   for (int i = 0; i < count; ++i) {
@@ -191,6 +206,19 @@ void expectSameAsReflection(const pb::Descriptor* d, const pb::Message& prototyp
     pb::util::JsonParseOptions options;
     auto status = pb::util::JsonStringToMessage(got, back.get(), options);
     ASSERT_TRUE(status.ok()) << d->full_name() << ": " << status.message() << "\n" << got;
+    // demarc's reader gives back the message written, as protobuf's does.
+    std::unique_ptr<pb::Message> read(prototype.New());
+    auto parsed = parseJson(got, *read);
+    ASSERT_TRUE(parsed.ok()) << d->full_name() << ": " << parsed.error().message() << "\n" << got;
+    if (bytesOf(*read) != bytesOf(*back)) {
+      pb::util::MessageDifferencer diff;
+      std::string report;
+      diff.ReportDifferencesToString(&report);
+      diff.Compare(*back, *read);
+      ADD_FAILURE() << d->full_name() << " #" << i << ": read differently than protobuf reads it:\n"
+                    << report;
+      return;
+    }
   }
 }
 
@@ -276,6 +304,130 @@ TEST(Json, WireEncoderHandlesEveryFieldType) {
   const pb::Descriptor* every = built->FindMessageTypeByName("Every");
   pb::DynamicMessageFactory factory(&pool);
   expectSameAsReflection(every, *factory.GetPrototype(every), 200);
+}
+
+// Texts another writer could produce, read as protobuf's parser reads them.
+TEST(JsonReader, ReadsWhatProtobufReads) {
+  const std::vector<std::string> texts = {
+      // lowerCamelCase names, 64-bit numbers as numbers, enums by number,
+      // null, unknown fields at every depth, whitespace.
+      R"( { "time" : "2026-11-30T21:47:05.5+01:00", "process": {"kind": 1, "pid": 7, "execId": "e",
+           "cgroupId": 18446744073709551615, "argv": ["a", "\u00e9\ud83d\ude00\/\b\f\n\r\t"],
+           "ancestry": [{"pid": 1, "future": {"x": [1, {"y": null}]}}], "exitCode": -3,
+           "lifetime": "-1.000000001s", "cwd": null, "unknown": [true, false, 1e5, "s"]}} )",
+      R"({"finding":{"references":{"nist_800_53":"AC-6","":""},"severity":"SEVERITY_HIGH",
+          "status":4},"time":"2026-01-01T00:00:00Z"})",
+      R"({"header":{"sequence":"18446744073709551615","drops":{"exec.ring_full":"3","x":7},
+          "first_time":"1970-01-01T00:00:00.000000001Z","last_time":"9999-12-31T23:59:59.999Z"}})",
+      R"({"network":{"bytes_sent":"5000","duration":"0.5s","first_seen":"2026-11-30T21:47:05Z"}})",
+      R"({})",
+  };
+  for (const std::string& text : texts) {
+    v1::Record ours, theirs;
+    auto parsed = parseJson(text, ours);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message() << "\n" << text;
+    pb::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    ASSERT_TRUE(pb::util::JsonStringToMessage(text, &theirs, options).ok()) << text;
+    EXPECT_EQ(bytesOf(ours), bytesOf(theirs)) << text << "\nours:   " << ours.ShortDebugString()
+                                              << "\ntheirs: " << theirs.ShortDebugString();
+  }
+}
+
+// What is not a record is refused by both readers, and ours says where.
+TEST(JsonReader, RefusesWhatProtobufRefusesAndSaysWhere) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"process":{"pid":7})", "the text ends"},
+      {R"({"process":{"pid":7}} x)", "after the object"},
+      {R"({"process":{"pid":"seven"}})", "field 'pid': expected an integer"},
+      {R"({"process":{"pid":-1}})", "field 'pid'"},
+      {R"({"process":{"pid":4294967296}})", "field 'pid'"},
+      {R"({"process":{"kind":"KIND_NONSENSE"}})", "not a value of"},
+      {R"({"time":"2026-13-01T00:00:00Z"})", "not an RFC 3339 time"},
+      {R"({"time":"2026-11-30 00:00:00Z"})", "not an RFC 3339 time"},
+      {R"({"process":{"lifetime":"5"}})", "not a duration"},
+      {R"({"process":{"comm":"\ud800"}})", "surrogate"},
+      {R"({"process":{"comm":"open)", "not closed"},
+      {R"({"header":{"drops":{"x":"many"}}})", "field 'drops'"},
+      {R"({"enrollment":{"public_key_pem":7}})", "expected '\"'"},
+      {R"([1,2])", "expected '{'"},
+      {"", "expected '{'"},
+  };
+  for (const auto& [text, why] : cases) {
+    v1::Record ours, theirs;
+    auto parsed = parseJson(text, ours);
+    ASSERT_FALSE(parsed.ok()) << "accepted: " << text;
+    EXPECT_NE(parsed.error().message().find(why), std::string::npos)
+        << text << "\n  says: " << parsed.error().message() << "\n  want: " << why;
+    EXPECT_NE(parsed.error().message().find("at byte"), std::string::npos);
+    EXPECT_FALSE(pb::util::JsonStringToMessage(text, &theirs).ok()) << "protobuf accepts " << text;
+  }
+  // Where protobuf's parser is more lenient than JSON allows, ours is not.
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"process":{"argv":"not a list"}})", "expected '['"},
+           {R"({"process":{"comm":"a\qb"}})", "unknown escape"},
+           {"{\"process\":{\"comm\":\"a\nb\"}}", "control character"}}) {
+    v1::Record ours;
+    auto parsed = parseJson(text, ours);
+    ASSERT_FALSE(parsed.ok()) << "accepted: " << text;
+    EXPECT_NE(parsed.error().message().find(why), std::string::npos)
+        << text << "\n  says: " << parsed.error().message();
+  }
+  // Nesting deep enough to exhaust a stack is refused, not followed.
+  std::string deep = R"({"unknown":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  v1::Record r;
+  auto parsed = parseJson(deep, r);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message().find("nested too deeply"), std::string::npos);
+}
+
+// Records damaged at random: never a crash, and whatever is read is what
+// protobuf reads from the same text.
+TEST(JsonReader, DamagedRecordsAreReadAsProtobufReadsThemOrRefused) {
+  RandomFiller filler(99);
+  std::mt19937_64 rng(7);
+  int refused = 0, read = 0, mismatched = 0;
+  for (int i = 0; i < 3000; ++i) {
+    v1::Record msg;
+    filler.fill(msg, 0);
+    std::string text = wireJson(msg);
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n && !text.empty(); ++k) {
+      size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text[at] = "{}[]\",:0a\\-e. n"[rng() % 15];
+          break;
+        case 1:
+          text.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          text.insert(at, 1, "{}[]\",:1\\"[rng() % 9]);
+      }
+    }
+    v1::Record ours;
+    if (!parseJson(text, ours).ok()) {
+      ++refused;
+      continue;
+    }
+    ++read;
+    v1::Record theirs;
+    pb::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    bool protobuf_reads = pb::util::JsonStringToMessage(text, &theirs, options).ok();
+    // (Where protobuf refuses what ours reads, an empty or odd unknown
+    // field name or an integer written as 1e7, what ours read must still
+    // be a record protobuf reads back.)
+    if (!protobuf_reads) {
+      protobuf_reads = pb::util::JsonStringToMessage(wireJson(ours), &theirs, options).ok();
+    }
+    if (!protobuf_reads || bytesOf(ours) != bytesOf(theirs)) {
+      ++mismatched;
+      ADD_FAILURE() << "read differently than protobuf:\n" << text;
+      if (mismatched > 3) break;
+    }
+  }
+  EXPECT_GT(refused, 100);
+  EXPECT_GT(read, 100);
 }
 
 }  // namespace
