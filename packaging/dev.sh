@@ -79,6 +79,7 @@ run_bench() {
   build/release/tests/bench_s3
   python3 tests/bench/scan_bench.py build/release/agent/demarc config/rules
   python3 tests/bench/telemetry_bench.py build/release/agent/demarc build/release/tests/bench_storm
+  python3 tests/bench/report_bench.py build/release/agent/demarc build/release/tests/bench_storm "$PWD/config/rules"
 }
 
 case "$cmd" in

@@ -173,6 +173,81 @@ Logs, copies that at-least-once delivery leaves (a batch sent again after a
 failed call) are read once and counted in the notes.)") +
                  kExitCodes);
 
+  // The reading options report and timeline share with verify.
+  auto readOptions = [](CLI::App* cmd, EvidenceReadOptions& o) {
+    cmd->add_option("path", o.path,
+                    "evidence folder (searched recursively), file, s3://BUCKET/PREFIX, or "
+                    "cloudwatch://GROUP[/STREAM]")
+        ->required();
+    cmd->add_option("--instance", o.instance,
+                    "only this instance (instance id, hostname or agent id)");
+    cmd->add_option("--since", o.since, "RFC 3339 time: only records from then on");
+    cmd->add_option("--until", o.until, "RFC 3339 time: only records until then");
+    cmd->add_option(
+        "--key", o.key_files,
+        "trust only this PEM public key (repeatable); default: each agent's enrolled key");
+    cmd->add_option("--max-silence", o.max_silence,
+                    "longest allowed time between batches, e.g. 5m (as demarc verify)");
+    cmd->add_option("--as-of", o.as_of, "RFC 3339 time the newest batch is measured against");
+    cmd->add_option("--region", o.region, "s3:// and cloudwatch://: the region");
+    cmd->add_option("--endpoint", o.endpoint, "s3:// and cloudwatch://: an endpoint URL");
+  };
+  ReportCommandOptions report_options;
+  CLI::App* report = app.add_subcommand(
+      "report", "auditor's report of verified evidence: posture by framework, charts, fleet");
+  readOptions(report, report_options.read);
+  report->add_option("--html", report_options.html,
+                     "write a self-contained HTML page here ('-': stdout); prints to PDF from a "
+                     "browser");
+  report->add_option("--json", report_options.json,
+                     "write the JSON summary here ('-': stdout; the default without --html)");
+  report->footer(std::string(R"(
+Verifies the evidence first (as demarc verify) and reads only batches that
+pass; the verification result leads the report and names every batch left out.
+Then, per instance: pass/fail per control of CIS, NIST SP 800-53, PCI DSS v4.0,
+ISO/IEC 27001:2022 Annex A and HIPAA; failing findings with observed value,
+source and remediation; charts (per section, by severity, patch age, listening
+ports over time); and a fleet table when there are several instances.
+
+Examples:
+  demarc report /var/lib/demarc/evidence --html report.html
+  demarc report s3://evidence-bucket/demarc --region eu-west-1 --html fleet.html --json fleet.json
+  demarc report evidence/ --instance i-0abc123 --since 2026-11-01T00:00:00Z --json -)") +
+                 kExitCodes);
+
+  TimelineCommandOptions timeline_options;
+  CLI::App* timeline = app.add_subcommand(
+      "timeline", "what happened in a time window: process tree, connections, privilege changes");
+  readOptions(timeline, timeline_options.read);
+  timeline->add_option("--pid", timeline_options.pid, "this process and what it started");
+  timeline->add_option("--exec-id", timeline_options.exec_id, "this process and what it started");
+  timeline->add_option("--comm", timeline_options.comm,
+                       "processes of this name (comm or executable file name)");
+  timeline->add_option("--uid", timeline_options.uid, "processes running as this user id");
+  timeline->add_option("--addr", timeline_options.addr,
+                       "processes with a connection to or from this address");
+  timeline->add_option("--port", timeline_options.port, "processes with a connection on this port");
+  timeline->add_flag("--around-gap", timeline_options.around_gap,
+                     "the window from the last heartbeat before the first gap in the evidence "
+                     "to the first record after it");
+  timeline->add_flag("--json", timeline_options.json, "print JSON for tools");
+  timeline->add_option("--html", timeline_options.html,
+                       "write a self-contained interactive page here (expand and collapse "
+                       "subtrees, click a process for its connections)");
+  timeline->footer(std::string(R"(
+Reads only evidence that verifies (as demarc verify); gaps in the heartbeats
+are shown first. On a terminal: an indented tree in time order, each process
+with its arguments, user, working directory and exit, then its connections
+and privilege changes.
+
+Examples:
+  demarc timeline evidence/ --exec-id 3f2a...-4242-1234567      what did this process start
+  demarc timeline evidence/ --addr 203.0.113.7                  who talked to this address
+  demarc timeline evidence/ --uid 0 --since 2026-11-30T11:00:00Z  what ran as root since then
+  demarc timeline evidence/ --around-gap                        what happened before the gap
+  demarc timeline s3://evidence-bucket/demarc --since ... --until ... --html window.html)") +
+                   kExitCodes);
+
   CLI::App* config_cmd = app.add_subcommand("config", "work with the config file");
   config_cmd->require_subcommand(1);
   std::string check_file;
@@ -203,6 +278,8 @@ Example:
   if (show_version) return versionCommand();
   if (run->parsed()) return runCommand(global, run_options);
   if (verify->parsed()) return verifyCommand(global, verify_options);
+  if (report->parsed()) return reportCommand(global, report_options);
+  if (timeline->parsed()) return timelineCommand(global, timeline_options);
   if (check->parsed()) {
     return configCheckCommand(global, check_file.empty() ? global.config_path : check_file);
   }

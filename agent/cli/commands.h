@@ -52,7 +52,40 @@ struct WatchCommandOptions {
 };
 int watchCommand(const GlobalOptions& global, const WatchCommandOptions& options);
 
+// demarc report and demarc timeline read the same sources as verify.
+struct EvidenceReadOptions {
+  std::string path;
+  std::vector<std::string> key_files;
+  std::optional<std::string> max_silence;
+  std::optional<std::string> as_of;
+  std::string region;
+  std::string endpoint;
+  std::string instance;
+  std::optional<std::string> since, until;
+};
+
+struct ReportCommandOptions {
+  EvidenceReadOptions read;
+  std::string html;  // file to write; "-" for stdout
+  std::string json;  // file to write; "-" for stdout
+};
+
+struct TimelineCommandOptions {
+  EvidenceReadOptions read;
+  std::optional<uint32_t> pid;
+  std::string exec_id;
+  std::string comm;
+  std::optional<uint32_t> uid;
+  std::string addr;
+  std::optional<uint32_t> port;
+  bool around_gap = false;
+  bool json = false;
+  std::string html;  // file to write
+};
+
 int runCommand(const GlobalOptions& global, const RunOptions& options);
+int reportCommand(const GlobalOptions& global, const ReportCommandOptions& options);
+int timelineCommand(const GlobalOptions& global, const TimelineCommandOptions& options);
 int verifyCommand(const GlobalOptions& global, const VerifyCommandOptions& options);
 int configCheckCommand(const GlobalOptions& global, const std::string& file);
 int versionCommand();

@@ -347,6 +347,9 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
     }
     chain.push_back(b);
   }
+  for (const Batch* b : chain) {
+    if (good[b]) accepted_.insert(b->name);
+  }
 
   // Storage order: names that disagree with their contents, and batches
   // stored after later ones.
@@ -508,8 +511,7 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
   if (last_time) report.set_last_time(formatTime(*last_time));
 }
 
-Result<verify::v1::Report> verifyDirectory(const std::filesystem::path& path,
-                                           const VerifyOptions& options) {
+Status readEvidenceDirectory(const std::filesystem::path& path, EvidenceConsumer& consumer) {
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   if (std::filesystem::is_regular_file(path, ec)) {
@@ -528,15 +530,21 @@ Result<verify::v1::Report> verifyDirectory(const std::filesystem::path& path,
     return Error(ErrorCode::kNotFound, path.string() + ": no such file or folder");
   }
   std::sort(files.begin(), files.end());
-  Verifier verifier(options);
   for (const auto& file : files) {
     auto bytes = readFile(file);
     if (!bytes.ok()) {
-      verifier.addUnreadable(file.string(), bytes.error().message());
+      consumer.addUnreadable(file.string(), bytes.error().message());
       continue;
     }
-    verifier.add(file.string(), *bytes);
+    consumer.add(file.string(), *bytes);
   }
+  return okStatus();
+}
+
+Result<verify::v1::Report> verifyDirectory(const std::filesystem::path& path,
+                                           const VerifyOptions& options) {
+  Verifier verifier(options);
+  DEMARC_TRY(readEvidenceDirectory(path, verifier));
   return verifier.finish(path.string());
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,19 +31,38 @@ struct VerifyOptions {
   std::optional<std::chrono::nanoseconds> max_silence;
 };
 
+// Takes sealed batches one object at a time, in stored order (file path
+// order for a folder, key order for S3, event order for CloudWatch).
+class EvidenceConsumer {
+ public:
+  virtual ~EvidenceConsumer() = default;
+  virtual void add(const std::string& name, std::string_view bytes) = 0;
+  // An object that exists but could not be read.
+  virtual void addUnreadable(const std::string& name, const std::string& error) = 0;
+};
+
+// Feeds every *.jsonl file under path (a folder, searched recursively, in
+// path order, or one file) to consumer. Errors only when path itself cannot
+// be read.
+Status readEvidenceDirectory(const std::filesystem::path& path, EvidenceConsumer& consumer);
+
 // Checks sealed batches, fed one object at a time in stored order (file path
 // order for a folder, key order for S3, event order for CloudWatch). Keeps a
 // summary per batch, not the batch, so memory grows with the number of
 // batches rather than their size.
-class Verifier {
+class Verifier : public EvidenceConsumer {
  public:
   explicit Verifier(VerifyOptions options);
-  ~Verifier();
+  ~Verifier() override;
 
-  void add(const std::string& name, std::string_view bytes);
-  // A file that exists but could not be read.
-  void addUnreadable(const std::string& name, const std::string& error);
+  void add(const std::string& name, std::string_view bytes) override;
+  void addUnreadable(const std::string& name, const std::string& error) override;
   verify::v1::Report finish(const std::string& path);
+  // After finish: the objects whose batch passed every check of its own
+  // (signed by a trusted key, payload as sealed, well formed) and is the
+  // copy of its sequence that stands. Readers of evidence (report,
+  // timeline) take records from these only.
+  const std::set<std::string>& accepted() const { return accepted_; }
 
  private:
   struct Batch;
@@ -57,6 +77,7 @@ class Verifier {
   std::vector<std::pair<Batch*, std::string>> deferred_;
   std::vector<verify::v1::Defect> unattributed_;
   uint64_t files_ = 0;
+  std::set<std::string> accepted_;
 };
 
 // Verifies every *.jsonl file under path (a folder, searched recursively, or
