@@ -57,6 +57,9 @@ packages=(
   # packer (Debian's 1.6.6) validates the AMI bake template; systemd-nspawn
   # boots a Debian root to run the installed unit under a real systemd
   packer systemd-container
+  # the report and timeline pages are rendered and clicked in a real browser
+  # (headless, through ChromeDriver)
+  chromium chromium-driver
 )
 
 # s3rver runs on Node.js; NodeSource's nodejs package brings its own npm.

@@ -12,6 +12,7 @@ scan summary; and a tampered batch, which must be named and left out.
 
 usage: report_timeline_test.py DEMARC RULES"""
 
+import base64
 import json
 import os
 import pathlib
@@ -22,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "support"))
+import browser  # noqa: E402
 
 HEARTBEAT_S = 1
 ALLOWED_SILENCE_S = 2 * HEARTBEAT_S + 10  # as demarc verify measures it
@@ -189,6 +193,47 @@ def run(demarc, rules, work):
                           capture_output=True, text=True).stdout
     check("  └ " in text and marker in text and f":{port}" in text and "!! evidence gap" in text,
           "the terminal view: an indented tree with the connection and the gap")
+
+    # In a browser, as a person reads them.
+    subprocess.run([demarc, "timeline", str(evidence), "--exec-id", outer[0]["exec_id"],
+                    "--html", str(work / "timeline.html")], capture_output=True)
+    with browser.Browser() as b:
+        b.open((work / "report.html").as_uri())
+        shown = {css: b.text(b.find(css)[0]) for css in
+                 ("#verification-result", ".score", ".pass-count", ".fail-count", ".high-count")}
+        check(shown == {"#verification-result": "DEFECTS FOUND", ".score": f"{inst['score']:g}%",
+                        ".pass-count": str(inst["pass"]), ".fail-count": str(inst["fail"]),
+                        ".high-count": str(inst["open_high"])},
+              f"the rendered report shows the verdict and the key figures: {shown}")
+        check(len(b.find("table.findings tr")) == inst["fail"] + 1 and
+              len(b.find("details.framework")) == 5,
+              "a row per failing finding and a section per framework")
+        width, height, rows = b.screenshot()
+        pixels = [px for row in rows for px in row]
+        near = lambda px, rgb: all(abs(a - b) < 24 for a, b in zip(px, rgb))  # noqa: E731
+        red = sum(1 for px in pixels if near(px, (0xc6, 0x28, 0x28)))
+        green = sum(1 for px in pixels if near(px, (0x2e, 0x7d, 0x32)))
+        inked = sum(1 for px in pixels if sum(px) < 600)
+        check(red > 300 and green > 300 and inked > len(pixels) // 50,
+              f"the screenshot ({width}x{height}) shows the page and its charts: {red} red, "
+              f"{green} green, {inked} inked pixels")
+        pdf = base64.b64decode(b._s("POST", "/print", {"background": True}))
+        check(pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2,
+              f"it prints to PDF ({len(pdf)} bytes, {pdf.count(b'/Type /Page') - 1}+ pages)")
+
+        b.open((work / "timeline.html").as_uri())
+        rows = b.find(".row")
+        check(len(rows) == 3, f"the timeline page draws the three processes ({len(rows)} rows)")
+        py_row = b.find(f".row[data-exec-id='{py[0]['exec_id']}']")[0]
+        b.click(py_row)
+        detail = b.text(b.find("#detail")[0])
+        check(f"127.0.0.1:{port}" in detail and "sent 5 B" in detail,
+              f"clicking a process shows its connections: {detail[-160:]!r}")
+        toggle = b.find(f".row[data-exec-id='{outer[0]['exec_id']}'] .toggle")[0]
+        b.click(toggle)
+        hidden = not b.displayed(py_row)
+        b.click(toggle)
+        check(hidden and b.displayed(py_row), "a subtree collapses and expands")
 
     # A batch changed after sealing is named and left out; the rest stays.
     tampered = work / "tampered"
