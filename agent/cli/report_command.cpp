@@ -85,6 +85,14 @@ Result<std::optional<SystemTime>> timeOption(const std::optional<std::string>& t
   return std::optional<SystemTime>(*t);
 }
 
+// --since and --until.
+Result<std::pair<std::optional<SystemTime>, std::optional<SystemTime>>> windowOf(
+    const EvidenceReadOptions& options) {
+  DEMARC_ASSIGN_OR_RETURN(auto since, timeOption(options.since, "--since"));
+  DEMARC_ASSIGN_OR_RETURN(auto until, timeOption(options.until, "--until"));
+  return std::make_pair(since, until);
+}
+
 // Writes text to path ("-": stdout); errors name the path.
 Status writeOutput(const std::string& path, const std::string& text) {
   if (path == "-") {
@@ -107,11 +115,9 @@ int fail(const char* command, const Error& error, int code) {
 
 int reportCommand(const GlobalOptions& global, const ReportCommandOptions& options) {
   setupDefaultLogging(global);
-  auto since = timeOption(options.read.since, "--since");
-  if (!since.ok()) return fail("report", since.error(), kExitUsage);
-  auto until = timeOption(options.read.until, "--until");
-  if (!until.ok()) return fail("report", until.error(), kExitUsage);
-  report::PostureReport report({options.read.instance, *since, *until});
+  auto window = windowOf(options.read);
+  if (!window.ok()) return fail("report", window.error(), kExitUsage);
+  report::PostureReport report({options.read.instance, window->first, window->second});
   auto verified = readVerified(
       options.read, [&](const v1::BatchHeader& h, const v1::Record& r) { report.add(h, r); });
   if (!verified.ok()) {
@@ -139,13 +145,11 @@ int reportCommand(const GlobalOptions& global, const ReportCommandOptions& optio
 
 int timelineCommand(const GlobalOptions& global, const TimelineCommandOptions& options) {
   setupDefaultLogging(global);
-  auto since = timeOption(options.read.since, "--since");
-  if (!since.ok()) return fail("timeline", since.error(), kExitUsage);
-  auto until = timeOption(options.read.until, "--until");
-  if (!until.ok()) return fail("timeline", until.error(), kExitUsage);
+  auto window = windowOf(options.read);
+  if (!window.ok()) return fail("timeline", window.error(), kExitUsage);
   report::Timeline::Filter filter{
-      *since,      *until,       options.pid,  options.exec_id,       options.comm,
-      options.uid, options.addr, options.port, options.read.instance, options.around_gap};
+      window->first, window->second, options.pid,  options.exec_id,       options.comm,
+      options.uid,   options.addr,   options.port, options.read.instance, options.around_gap};
   auto timeline = std::make_unique<report::Timeline>(filter);
   auto visit = [&](const v1::BatchHeader& h, const v1::Record& r) { timeline->add(h, r); };
   auto verified = readVerified(options.read, visit);

@@ -88,6 +88,10 @@ void putFixed(T v, std::string& out) {
   out.append(buf, sizeof(T));
 }
 
+void putZigZag(int64_t v, std::string& out) {
+  putVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+}
+
 void putLengthDelimited(int number, std::string_view bytes, std::string& out) {
   putTag(number, 2, out);
   putVarint(bytes.size(), out);
@@ -420,6 +424,15 @@ class Reader {
     return fail("expected an integer, got '" + std::string(text) + "'");
   }
 
+  // An integer of type T (range checked), handed to put.
+  template <typename T, typename Put>
+  bool integerAs(const Put& put) {
+    T v = 0;
+    if (!integer(v)) return false;
+    put(v);
+    return true;
+  }
+
   bool floating(double& v) {
     if (peek() == '"') {
       std::string text;
@@ -485,75 +498,35 @@ class Reader {
         return true;
       }
       case FD::TYPE_INT32:
-      case FD::TYPE_INT64: {
-        int64_t v = 0;
-        if (f->type() == FD::TYPE_INT32) {
-          int32_t v32 = 0;
-          if (!integer(v32)) return false;
-          v = v32;
-        } else if (!integer(v)) {
-          return false;
-        }
         putTag(n, 0, out);
-        putVarint(static_cast<uint64_t>(v), out);
-        return true;
-      }
+        return integerAs<int32_t>([&](int32_t v) { putVarint(static_cast<uint64_t>(v), out); });
+      case FD::TYPE_INT64:
+        putTag(n, 0, out);
+        return integerAs<int64_t>([&](int64_t v) { putVarint(static_cast<uint64_t>(v), out); });
       case FD::TYPE_UINT32:
-      case FD::TYPE_UINT64: {
-        uint64_t v = 0;
-        if (f->type() == FD::TYPE_UINT32) {
-          uint32_t v32 = 0;
-          if (!integer(v32)) return false;
-          v = v32;
-        } else if (!integer(v)) {
-          return false;
-        }
         putTag(n, 0, out);
-        putVarint(v, out);
-        return true;
-      }
+        return integerAs<uint32_t>([&](uint32_t v) { putVarint(v, out); });
+      case FD::TYPE_UINT64:
+        putTag(n, 0, out);
+        return integerAs<uint64_t>([&](uint64_t v) { putVarint(v, out); });
       case FD::TYPE_SINT32:
-      case FD::TYPE_SINT64: {
-        int64_t v = 0;
-        if (f->type() == FD::TYPE_SINT32) {
-          int32_t v32 = 0;
-          if (!integer(v32)) return false;
-          v = v32;
-        } else if (!integer(v)) {
-          return false;
-        }
         putTag(n, 0, out);
-        putVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-        return true;
-      }
+        return integerAs<int32_t>([&](int32_t v) { putZigZag(v, out); });
+      case FD::TYPE_SINT64:
+        putTag(n, 0, out);
+        return integerAs<int64_t>([&](int64_t v) { putZigZag(v, out); });
       case FD::TYPE_FIXED32:
-      case FD::TYPE_SFIXED32: {
         putTag(n, 5, out);
-        if (f->type() == FD::TYPE_FIXED32) {
-          uint32_t v = 0;
-          if (!integer(v)) return false;
-          putFixed(v, out);
-        } else {
-          int32_t v = 0;
-          if (!integer(v)) return false;
-          putFixed(v, out);
-        }
-        return true;
-      }
+        return integerAs<uint32_t>([&](uint32_t v) { putFixed(v, out); });
+      case FD::TYPE_SFIXED32:
+        putTag(n, 5, out);
+        return integerAs<int32_t>([&](int32_t v) { putFixed(v, out); });
       case FD::TYPE_FIXED64:
-      case FD::TYPE_SFIXED64: {
         putTag(n, 1, out);
-        if (f->type() == FD::TYPE_FIXED64) {
-          uint64_t v = 0;
-          if (!integer(v)) return false;
-          putFixed(v, out);
-        } else {
-          int64_t v = 0;
-          if (!integer(v)) return false;
-          putFixed(v, out);
-        }
-        return true;
-      }
+        return integerAs<uint64_t>([&](uint64_t v) { putFixed(v, out); });
+      case FD::TYPE_SFIXED64:
+        putTag(n, 1, out);
+        return integerAs<int64_t>([&](int64_t v) { putFixed(v, out); });
       case FD::TYPE_DOUBLE:
       case FD::TYPE_FLOAT: {
         double v = 0;
