@@ -2,13 +2,22 @@
 // is read twice: first every batch is verified, then the records of the
 // batches that passed are handed to the report, so a batch that fails is
 // never mixed in, and memory holds per-batch summaries, not the evidence.
+#include <stdlib.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include "agent/cli/commands.h"
 #include "agent/cli/evidence_source.h"
+#include "agent/core/encoding.h"
+#include "agent/core/files.h"
 #include "agent/evidence/codec.h"
 #include "agent/evidence/json.h"
 #include "agent/report/html.h"
@@ -20,15 +29,20 @@ namespace {
 
 using RecordVisitor = std::function<void(const v1::BatchHeader&, const v1::Record&)>;
 
-// Second pass: the records of accepted batches.
+// Second pass: the records of accepted batches, when their payload is the
+// one that verified (a store changed between the passes is not trusted).
 class AcceptedRecords : public evidence::EvidenceConsumer {
  public:
-  AcceptedRecords(const std::set<std::string>& accepted, const RecordVisitor& visit)
+  AcceptedRecords(const std::map<std::string, std::string>& accepted, const RecordVisitor& visit)
       : accepted_(accepted), visit_(visit) {}
   void add(const std::string& name, std::string_view bytes) override {
-    if (!accepted_.count(name)) return;
+    auto it = accepted_.find(name);
+    if (it == accepted_.end()) return;
     auto view = evidence::splitBatch(bytes);
-    if (!view.ok()) return;  // it verified moments ago; changed since, it is not read
+    if (!view.ok() || toHex(sha256(view->payload)) != it->second) {
+      changed_.push_back(name);
+      return;
+    }
     v1::Record record;
     v1::BatchHeader header;
     for (size_t i = 0; i < view->lines.size(); ++i) {
@@ -41,11 +55,62 @@ class AcceptedRecords : public evidence::EvidenceConsumer {
       visit_(header, record);
     }
   }
-  void addUnreadable(const std::string&, const std::string&) override {}
+  void addUnreadable(const std::string& name, const std::string&) override {
+    if (accepted_.count(name)) changed_.push_back(name);
+  }
+  // Accepted objects that read differently (or not at all) the second time.
+  const std::vector<std::string>& changed() const { return changed_; }
 
  private:
-  const std::set<std::string>& accepted_;
+  const std::map<std::string, std::string>& accepted_;
   const RecordVisitor& visit_;
+  std::vector<std::string> changed_;
+};
+
+// Remote objects are kept in a private temporary folder during the first
+// pass, so the second reads them from there instead of fetching them again.
+class Spool : public evidence::EvidenceConsumer {
+ public:
+  static Result<std::unique_ptr<Spool>> create(evidence::EvidenceConsumer& first) {
+    const char* base = std::getenv("TMPDIR");
+    std::string templ = std::string(base && *base ? base : "/tmp") + "/demarc-spool-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) {
+      return errnoError("create a temporary folder in " + templ.substr(0, templ.rfind('/')), errno);
+    }
+    return std::unique_ptr<Spool>(new Spool(first, templ));
+  }
+  ~Spool() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  void add(const std::string& name, std::string_view bytes) override {
+    first_.add(name, bytes);
+    std::filesystem::path file = dir_ / std::to_string(names_.size());
+    Status written = writeFileAtomic(file, bytes, {.mode = 0600, .fsync = false});
+    names_.emplace_back(name, written.ok());
+  }
+  void addUnreadable(const std::string& name, const std::string& error) override {
+    first_.addUnreadable(name, error);
+  }
+  // Hands every spooled object to consumer, in the order they came.
+  void replay(evidence::EvidenceConsumer& consumer) const {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      auto bytes = names_[i].second ? readFile(dir_ / std::to_string(i))
+                                    : Result<std::string>(Error(ErrorCode::kIo, "not spooled"));
+      if (bytes.ok()) {
+        consumer.add(names_[i].first, *bytes);
+      } else {
+        consumer.addUnreadable(names_[i].first, bytes.error().message());
+      }
+    }
+  }
+
+ private:
+  Spool(evidence::EvidenceConsumer& first, std::filesystem::path dir)
+      : first_(first), dir_(std::move(dir)) {}
+  evidence::EvidenceConsumer& first_;
+  std::filesystem::path dir_;
+  std::vector<std::pair<std::string, bool>> names_;  // name, spooled
 };
 
 struct Verified {
@@ -58,7 +123,14 @@ Result<Verified> readVerified(const EvidenceReadOptions& options, const RecordVi
                           verifyOptionsFrom(options.key_files, options.max_silence, options.as_of));
   EvidenceSource source{options.path, options.region, options.endpoint};
   evidence::Verifier verifier(verify);
-  DEMARC_ASSIGN_OR_RETURN(auto notes, readEvidence(source, verifier));
+  const bool remote = source.path.starts_with("s3://") || source.path.starts_with("cloudwatch://");
+  std::unique_ptr<Spool> spool;
+  if (remote) {
+    DEMARC_ASSIGN_OR_RETURN(spool, Spool::create(verifier));
+  }
+  evidence::EvidenceConsumer& first = spool ? static_cast<evidence::EvidenceConsumer&>(*spool)
+                                            : static_cast<evidence::EvidenceConsumer&>(verifier);
+  DEMARC_ASSIGN_OR_RETURN(auto notes, readEvidence(source, first));
   Verified out;
   out.report = verifier.finish(options.path);
   for (auto& agent : *out.report.mutable_agents()) {
@@ -67,8 +139,21 @@ Result<Verified> readVerified(const EvidenceReadOptions& options, const RecordVi
     }
   }
   AcceptedRecords records(verifier.accepted(), visit);
-  auto again = readEvidence(source, records);
-  if (!again.ok()) return again.error();
+  if (spool) {
+    spool->replay(records);
+  } else {
+    auto again = readEvidence(source, records);
+    if (!again.ok()) return again.error();
+  }
+  if (!records.changed().empty()) {
+    out.report.set_ok(false);
+    for (const std::string& name : records.changed()) {
+      auto* d = out.report.add_unattributed();
+      d->set_kind("changed_while_read");
+      d->set_message(name + " verified, then read differently: left out");
+      d->set_file(name);
+    }
+  }
   return out;
 }
 

@@ -348,7 +348,7 @@ void Verifier::checkAgent(const std::string& agent_id, std::vector<Batch*>& batc
     chain.push_back(b);
   }
   for (const Batch* b : chain) {
-    if (good[b]) accepted_.insert(b->name);
+    if (good[b]) accepted_[b->name] = b->digest;
   }
 
   // Storage order: names that disagree with their contents, and batches

@@ -60,9 +60,10 @@ class Verifier : public EvidenceConsumer {
   verify::v1::Report finish(const std::string& path);
   // After finish: the objects whose batch passed every check of its own
   // (signed by a trusted key, payload as sealed, well formed) and is the
-  // copy of its sequence that stands. Readers of evidence (report,
-  // timeline) take records from these only.
-  const std::set<std::string>& accepted() const { return accepted_; }
+  // copy of its sequence that stands, with the hex SHA-256 of the payload
+  // that verified. Readers of evidence (report, timeline) take records from
+  // these only, and only when the payload they read hashes the same.
+  const std::map<std::string, std::string>& accepted() const { return accepted_; }
 
  private:
   struct Batch;
@@ -77,7 +78,7 @@ class Verifier : public EvidenceConsumer {
   std::vector<std::pair<Batch*, std::string>> deferred_;
   std::vector<verify::v1::Defect> unattributed_;
   uint64_t files_ = 0;
-  std::set<std::string> accepted_;
+  std::map<std::string, std::string> accepted_;  // name -> payload digest
 };
 
 // Verifies every *.jsonl file under path (a folder, searched recursively, or

@@ -74,14 +74,8 @@ Timeline::Process* Timeline::processFor(const std::string& exec_id) {
   return it == processes_.end() ? nullptr : &it->second;
 }
 
-bool Timeline::processSelected(const Process& p, const std::vector<std::string>& ancestry) const {
-  if (filter_.pid || !filter_.exec_id.empty()) {
-    bool root = (filter_.pid && p.pid == *filter_.pid) ||
-                (!filter_.exec_id.empty() && p.exec_id == filter_.exec_id);
-    bool below = std::any_of(ancestry.begin(), ancestry.end(),
-                             [&](const std::string& a) { return subtree_.count(a) > 0; });
-    if (!root && !below) return false;
-  }
+bool Timeline::processSelected(const Process& p, bool in_subtree) const {
+  if ((filter_.pid || !filter_.exec_id.empty()) && !in_subtree) return false;
   if (!filter_.comm.empty() && p.comm != filter_.comm && baseName(p.executable) != filter_.comm) {
     return false;
   }
@@ -120,11 +114,9 @@ void Timeline::add(const v1::BatchHeader& header, const v1::Record& record) {
   if (record.has_process()) {
     const v1::ProcessEvent& e = record.process();
     if (e.kind() == v1::ProcessEvent::KIND_EXEC) {
-      std::vector<std::string> ancestry;
-      for (const auto& a : e.ancestry()) ancestry.push_back(a.exec_id());
       Process p;
       p.exec_id = e.exec_id();
-      p.parent_exec_id = ancestry.empty() ? e.parent_exec_id() : ancestry.front();
+      p.parent_exec_id = e.ancestry().empty() ? e.parent_exec_id() : e.ancestry(0).exec_id();
       p.agent_id = agent;
       p.pid = e.pid();
       p.ppid = e.ppid();
@@ -138,18 +130,22 @@ void Timeline::add(const v1::BatchHeader& header, const v1::Record& record) {
       p.privileges_gained.assign(e.privileges_gained().begin(), e.privileges_gained().end());
       p.start = t;
       p.seen_exec = true;
+      // Under a --pid/--exec-id root: the root itself, or an ancestor in
+      // the subtree (parents exec before their children, so they are
+      // known first).
       bool root = (filter_.pid && p.pid == *filter_.pid) ||
                   (!filter_.exec_id.empty() && p.exec_id == filter_.exec_id);
-      bool below = std::any_of(ancestry.begin(), ancestry.end(),
-                               [&](const std::string& a) { return subtree_.count(a) > 0; });
-      if (root || below) subtree_.insert(p.exec_id);
+      bool in_subtree =
+          root || std::any_of(e.ancestry().begin(), e.ancestry().end(),
+                              [&](const auto& a) { return subtree_.count(a.exec_id()) > 0; });
+      if (in_subtree) subtree_.insert(p.exec_id);
       if (!filter_.addr.empty() || filter_.port) {
         // Only processes with a matching connection are shown; keep the
         // process until its connections say.
         processes_.emplace(p.exec_id, std::move(p));
         return;
       }
-      if (processSelected(p, ancestry)) processes_.emplace(p.exec_id, std::move(p));
+      if (processSelected(p, in_subtree)) processes_.emplace(p.exec_id, std::move(p));
     } else if (e.kind() == v1::ProcessEvent::KIND_EXIT) {
       if (Process* p = processFor(e.exec_id())) {
         p->end = t;

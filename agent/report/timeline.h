@@ -88,7 +88,7 @@ class Timeline {
   };
 
   bool inWindow(SystemTime t) const;
-  bool processSelected(const Process& p, const std::vector<std::string>& ancestry) const;
+  bool processSelected(const Process& p, bool in_subtree) const;
   Process* processFor(const std::string& exec_id);
   std::vector<const Process*> roots() const;
   std::vector<const Process*> shown() const;  // what the filters selected, by start

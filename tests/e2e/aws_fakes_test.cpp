@@ -75,14 +75,21 @@ std::vector<std::string> debugArgs(const std::filesystem::path& config) {
   return agentArgs(config, {"--log-level", "debug"});
 }
 
-// `demarc verify` of a store on the fake, as an auditor with static keys.
+// An auditor's command (verify, report) on a store on the fake, with static
+// keys.
+CommandResult auditOn(const FakeAws& fake, const TempDir& dir, std::vector<std::string> args) {
+  ScopedAwsKeys keys("AKIATEST", "secret");
+  std::vector<std::string> argv = {DEMARC_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--region", "eu-west-1", "--endpoint", fake.url()});
+  return runCommand(argv, dir.path());
+}
+
 CommandResult verifyOn(const FakeAws& fake, const TempDir& dir, const std::string& uri,
                        std::vector<std::string> extra = {}) {
-  ScopedAwsKeys keys("AKIATEST", "secret");
-  std::vector<std::string> argv = {DEMARC_BINARY, "verify",     uri,       "--region",
-                                   "eu-west-1",   "--endpoint", fake.url()};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return runCommand(argv, dir.path());
+  std::vector<std::string> args = {"verify", uri};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return auditOn(fake, dir, args);
 }
 
 // The sequence numbers of the batch objects in the bucket.
@@ -157,6 +164,33 @@ TEST(AwsFakes, AnInstanceRoleSignsEveryRequestAndBothStoresVerify) {
   auto missing = verifyOn(fake, dir, "cloudwatch://demarc/e2e");
   EXPECT_EQ(missing.exit_code, 3) << missing.out << missing.err;
   EXPECT_NE(missing.err.find("written cloudwatch:///GROUP"), std::string::npos) << missing.err;
+
+  // demarc report reads the same stores: the posture it shows from S3 and
+  // from CloudWatch Logs is the one the local folder gives.
+  auto posture = [](const CommandResult& r) {
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    json summary = json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(summary.is_object() && summary["instances"].size() == 1u) << r.out;
+    if (!summary.is_object() || summary["instances"].empty()) return json();
+    const json& in = summary["instances"][0];
+    return json{{"instance_id", in["instance_id"]},
+                {"pass", in["pass"]},
+                {"fail", in["fail"]},
+                {"frameworks", in["frameworks"]},
+                {"failing", in["failing"]}};
+  };
+  json local = posture(runCommand(
+      {DEMARC_BINARY, "report", (dir / "evidence").string(), "--json", "-"}, dir.path()));
+  EXPECT_EQ(local["instance_id"], "i-0fa4e");
+  EXPECT_GT(local["pass"].get<int>() + local["fail"].get<int>(), 0) << local.dump(1);
+  const int gets_before = fake.state()["counts"].value("GetObject", 0);
+  EXPECT_EQ(posture(auditOn(fake, dir, {"report", "s3://evidence/fleet", "--json", "-"})), local);
+  // Verified and read from one download: each object is fetched once.
+  json after = fake.state();
+  EXPECT_EQ(after["counts"].value("GetObject", 0) - gets_before,
+            static_cast<int>(sequencesInBucket(after).size()));
+  EXPECT_EQ(posture(auditOn(fake, dir, {"report", "cloudwatch:///demarc/e2e", "--json", "-"})),
+            local);
   state = fake.state();
   EXPECT_EQ(state["violations"], json::array()) << state.dump(1);
   EXPECT_GE(state["counts"].value("GetLogEvents", 0), 3);
