@@ -182,6 +182,32 @@ bool parseDurationText(std::string_view t, int64_t& seconds, int32_t& nanos) {
   return seconds >= -315'576'000'000 && seconds <= 315'576'000'000;
 }
 
+// Strict UTF-8 (no overlong forms, surrogates or values past U+10FFFF), as
+// protobuf requires of string fields; checked here so that such text is
+// refused with its place named instead of by the binary parser.
+bool validUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || i + n > s.size()) return false;
+    auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xe0 && b1 < 0xa0) || (c == 0xed && b1 > 0x9f) || (c == 0xf0 && b1 < 0x90) ||
+        (c == 0xf4 && b1 > 0x8f)) {
+      return false;
+    }
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 class Reader {
  public:
   explicit Reader(std::string_view text) : s_(text) {}
@@ -301,7 +327,9 @@ class Reader {
              static_cast<unsigned char>(s_[i_]) >= 0x20) {
         ++i_;
       }
-      out.append(s_.substr(start, i_ - start));
+      std::string_view run = s_.substr(start, i_ - start);
+      if (!validUtf8(run)) return fail("a string holds bytes that are not UTF-8");
+      out.append(run);
       if (i_ >= s_.size()) return fail("a string is not closed");
       char c = s_[i_++];
       if (c == '"') return true;

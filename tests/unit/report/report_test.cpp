@@ -186,6 +186,18 @@ v1::Record connect(int64_t t, const std::string& id, const std::string& remote, 
   return r;
 }
 
+v1::Record setuid(int64_t t, const std::string& id) {
+  v1::Record r;
+  *r.mutable_time() = evidence::toTimestamp(at(t));
+  auto& p = *r.mutable_privilege();
+  p.set_kind("setuid");
+  p.set_syscall("setresuid");
+  p.set_exec_id(id);
+  p.mutable_before()->set_uid(1000);
+  p.mutable_before()->set_euid(1000);
+  return r;  // after: uid 0
+}
+
 v1::Record heartbeat(int64_t t, v1::Heartbeat::State state) {
   v1::Record r;
   *r.mutable_time() = evidence::toTimestamp(at(t));
@@ -202,7 +214,8 @@ std::vector<v1::Record> day() {
           connect(5, "curl", "203.0.113.7", 443),
           connect(6, "curl", "203.0.113.7", 443, v1::NetworkEvent::KIND_CLOSE),
           exec(7, "cron", 400, "/usr/sbin/cron", {"init"}, 0),
-          connect(8, "cron", "198.51.100.1", 80), heartbeat(9, v1::Heartbeat::STATE_RUNNING),
+          connect(8, "cron", "198.51.100.1", 80), setuid(8, "bash"),
+          heartbeat(9, v1::Heartbeat::STATE_RUNNING),
           // 30 s of silence: a gap (allowed 2 x 1 s + 10 s).
           heartbeat(39, v1::Heartbeat::STATE_RUNNING), heartbeat(40, v1::Heartbeat::STATE_STOPPING),
           // A clean stop and a restart later: not a gap.
@@ -264,6 +277,10 @@ TEST(Timeline, TreeFiltersAndGaps) {
       << text.str();
   EXPECT_NE(text.str().find("tcp connect 10.0.0.5:40000 -> 203.0.113.7:443"), std::string::npos);
   EXPECT_NE(text.str().find("!! evidence gap"), std::string::npos);
+  EXPECT_NE(text.str().find("privilege setuid (setresuid) uid 1000->0 euid 1000->0"),
+            std::string::npos);
+  ASSERT_EQ(all["processes"][2]["exec_id"], "bash");
+  EXPECT_EQ(all["processes"][2]["privilege"][0]["kind"], "setuid");
   EXPECT_EQ(t.firstGap(), std::make_pair(at(9), at(39)));
 }
 
