@@ -58,7 +58,7 @@ Result<std::unique_ptr<AuditorClient>> auditorClient(const EvidenceSource& optio
 }
 
 // Every batch object under s3://BUCKET/PREFIX, in key order.
-Status readS3(const EvidenceSource& options, evidence::EvidenceConsumer& verifier) {
+Status readS3(const EvidenceSource& options, evidence::EvidenceConsumer& consumer) {
   DEMARC_ASSIGN_OR_RETURN(auto location, aws::parseS3Uri(options.path));
   const std::string& bucket = location.first;  // (clang 14 lambdas cannot capture bindings)
   const std::string& prefix = location.second;
@@ -73,18 +73,18 @@ Status readS3(const EvidenceSource& options, evidence::EvidenceConsumer& verifie
     if (!object.ok()) {
       // Listing and reading use the same credentials: an error on one
       // object is reported with it, the rest are still checked.
-      verifier.addUnreadable(name, object.error().message());
+      consumer.addUnreadable(name, object.error().message());
       return okStatus();
     }
     if (!gz) {
-      verifier.add(name, *object);
+      consumer.add(name, *object);
       return okStatus();
     }
     auto bytes = decompress(*object, Compression::kGzip, kMaxObjectBytes);
     if (!bytes.ok()) {
-      verifier.addUnreadable(name, "gzip: " + bytes.error().message());
+      consumer.addUnreadable(name, "gzip: " + bytes.error().message());
     } else {
-      verifier.add(name, *bytes);
+      consumer.add(name, *bytes);
     }
     return okStatus();
   });
@@ -94,7 +94,7 @@ Status readS3(const EvidenceSource& options, evidence::EvidenceConsumer& verifie
 // into batches. Copies that at-least-once delivery leaves (a batch's first
 // events sent twice, a whole batch sent twice) are passed once and counted in
 // the notes.
-Status readCloudWatch(const EvidenceSource& options, evidence::EvidenceConsumer& verifier,
+Status readCloudWatch(const EvidenceSource& options, evidence::EvidenceConsumer& consumer,
                       std::vector<EvidenceNote>& notes) {
   DEMARC_ASSIGN_OR_RETURN(std::string path, aws::parseLogsUri(options.path));
   DEMARC_ASSIGN_OR_RETURN(auto aws, auditorClient(options, "logs"));
@@ -119,7 +119,7 @@ Status readCloudWatch(const EvidenceSource& options, evidence::EvidenceConsumer&
     const std::string name = "cloudwatch://" + group + "/" + stream;
     sinks::CloudWatchBatchJoiner joiner(
         name,
-        [&](const std::string& batch, std::string_view bytes) { verifier.add(batch, bytes); });
+        [&](const std::string& batch, std::string_view bytes) { consumer.add(batch, bytes); });
     Status read = aws::readLogEvents(client, group, stream, [&](std::string_view message, int64_t) {
       joiner.add(message);
       return okStatus();
@@ -131,15 +131,15 @@ Status readCloudWatch(const EvidenceSource& options, evidence::EvidenceConsumer&
                          group + "' (" + read.error().message() +
                          "); a group whose name starts with '/' is written cloudwatch:///GROUP");
       }
-      verifier.addUnreadable(name, read.error().message());
+      consumer.addUnreadable(name, read.error().message());
       continue;
     }
     auto left = joiner.finish();
     for (const auto& broken : left.broken) {
-      verifier.addUnreadable(broken.name, "batch " + std::to_string(broken.sequence) + " " +
+      consumer.addUnreadable(broken.name, "batch " + std::to_string(broken.sequence) + " " +
                                               broken.problem + ", and no whole copy follows");
     }
-    for (const auto& stray : left.stray) verifier.addUnreadable(name, stray);
+    for (const auto& stray : left.stray) consumer.addUnreadable(name, stray);
     if (left.tail) {
       notes.push_back(
           {left.tail->agent_id, name + " ends inside batch " + std::to_string(left.tail->sequence) +
