@@ -84,6 +84,20 @@ Status fsyncDirectory(const std::filesystem::path& dir) {
   return okStatus();
 }
 
+namespace {
+
+std::filesystem::path folderOf(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
+// Where writeFileAtomic and linkFileAtomic stage a file: beside it, hidden,
+// named so that isAtomicWriteLeftover recognises it.
+std::filesystem::path atomicTempPath(const std::filesystem::path& path) {
+  return folderOf(path) / ("." + path.filename().string() + ".tmp");
+}
+
+}  // namespace
+
 bool isAtomicWriteLeftover(const std::filesystem::path& path) {
   std::string name = path.filename().string();
   return name.size() > 5 && name.front() == '.' && name.ends_with(".tmp");
@@ -91,9 +105,8 @@ bool isAtomicWriteLeftover(const std::filesystem::path& path) {
 
 Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes,
                        const AtomicWriteOptions& options) {
-  std::filesystem::path dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  std::filesystem::path tmp = dir / ("." + path.filename().string() + ".tmp");
+  const std::filesystem::path dir = folderOf(path);
+  const std::filesystem::path tmp = atomicTempPath(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, options.mode));
   if (!fd.valid()) return errnoError("create " + tmp.string(), errno);
   // open() applies the umask; the caller's mode is what the file must have.
@@ -118,9 +131,8 @@ Result<bool> linkFileAtomic(const std::filesystem::path& existing,
     return errnoError("stat " + existing.string(), errno);
   }
   if (!S_ISREG(st.st_mode) || (st.st_mode & 07777) != options.mode) return false;
-  std::filesystem::path dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  std::filesystem::path tmp = dir / ("." + path.filename().string() + ".tmp");
+  const std::filesystem::path dir = folderOf(path);
+  const std::filesystem::path tmp = atomicTempPath(path);
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
     return errnoError("remove " + tmp.string(), errno);
   }

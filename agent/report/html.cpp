@@ -353,8 +353,6 @@ std::string renderReportHtml(const json& summary) {
     }
     out += "</table>\n";
   }
-  out +=
-      "<script type=\"application/json\" id=\"summary\">" + scriptSafeJson(summary) + "</script>\n";
   out += pageEnd();
   return out;
 }

@@ -27,24 +27,22 @@ std::vector<std::string> controlsOf(const std::string& text) {
   return out;
 }
 
-std::string statusName(v1::CheckStatus s) {
-  switch (s) {
-    case v1::CHECK_STATUS_PASS:
-      return "pass";
-    case v1::CHECK_STATUS_FAIL:
-      return "fail";
-    case v1::CHECK_STATUS_NOT_APPLICABLE:
-      return "not_applicable";
-    case v1::CHECK_STATUS_ERROR:
-      return "error";
-    default:
-      return "unknown";
+// CHECK_STATUS_NOT_APPLICABLE -> not_applicable, SEVERITY_HIGH -> HIGH
+std::string enumSuffix(const std::string& name, std::string_view prefix, bool lower) {
+  std::string out = name.starts_with(prefix) ? name.substr(prefix.size()) : name;
+  if (lower) {
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   }
+  return out;
+}
+
+std::string statusName(v1::CheckStatus s) {
+  return enumSuffix(v1::CheckStatus_Name(s), "CHECK_STATUS_", true);
 }
 
 std::string severityName(v1::Severity s) {
-  std::string name = v1::Severity_Name(s);
-  return name.starts_with("SEVERITY_") ? name.substr(9) : name;
+  return enumSuffix(v1::Severity_Name(s), "SEVERITY_", false);
 }
 
 // "12 days since the last package change (...)" -> 12
@@ -81,11 +79,13 @@ const std::vector<Framework>& frameworks() {
   return kFrameworks;
 }
 
+bool ofInstance(const v1::BatchHeader& header, const std::string& instance) {
+  return instance.empty() || header.host().instance_id() == instance ||
+         header.host().hostname() == instance || header.agent_id() == instance;
+}
+
 bool PostureReport::wanted(const v1::BatchHeader& header, const v1::Record& record) const {
-  if (!filter_.instance.empty() && header.host().instance_id() != filter_.instance &&
-      header.agent_id() != filter_.instance && header.host().hostname() != filter_.instance) {
-    return false;
-  }
+  if (!ofInstance(header, filter_.instance)) return false;
   SystemTime t = evidence::fromTimestamp(record.time());
   if (filter_.since && t < *filter_.since) return false;
   if (filter_.until && t > *filter_.until) return false;

@@ -21,6 +21,10 @@ struct Framework {
 };
 const std::vector<Framework>& frameworks();
 
+// Whether a batch is of the instance a filter names (instance id, hostname
+// or agent id); an empty filter takes every instance.
+bool ofInstance(const v1::BatchHeader& header, const std::string& instance);
+
 // What `demarc report` shows, built one verified record at a time: memory
 // grows with the number of instances, rules and scans, not with telemetry.
 class PostureReport {

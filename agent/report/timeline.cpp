@@ -6,6 +6,7 @@
 #include "agent/core/units.h"
 #include "agent/evidence/codec.h"
 #include "agent/report/html.h"
+#include "agent/report/posture_report.h"
 
 namespace demarc::report {
 namespace {
@@ -74,39 +75,37 @@ Timeline::Process* Timeline::processFor(const std::string& exec_id) {
   return it == processes_.end() ? nullptr : &it->second;
 }
 
-bool Timeline::processSelected(const Process& p, bool in_subtree) const {
+bool Timeline::processSelected(const v1::ProcessEvent& e, bool in_subtree) const {
   if ((filter_.pid || !filter_.exec_id.empty()) && !in_subtree) return false;
-  if (!filter_.comm.empty() && p.comm != filter_.comm && baseName(p.executable) != filter_.comm) {
+  if (!filter_.comm.empty() && e.comm() != filter_.comm &&
+      baseName(e.executable()) != filter_.comm) {
     return false;
   }
-  if (filter_.uid && p.uid != *filter_.uid && p.euid != *filter_.uid) return false;
+  if (filter_.uid && e.uid() != *filter_.uid && e.euid() != *filter_.uid) return false;
   return true;
 }
 
 void Timeline::add(const v1::BatchHeader& header, const v1::Record& record) {
-  if (!filter_.instance.empty() && header.host().instance_id() != filter_.instance &&
-      header.host().hostname() != filter_.instance && header.agent_id() != filter_.instance) {
-    return;
-  }
+  if (!ofInstance(header, filter_.instance)) return;
   const SystemTime t = evidence::fromTimestamp(record.time());
   const std::string& agent = header.agent_id();
   if (record.has_heartbeat()) {
     // Silences longer than the agent allowed itself, as verify measures
     // them; a clean stop is not one.
     const v1::Heartbeat& h = record.heartbeat();
-    auto last = last_heartbeat_.find(agent);
-    if (last != last_heartbeat_.end() && h.state() != v1::Heartbeat::STATE_UNSPECIFIED) {
-      auto allowed =
-          2 * std::chrono::milliseconds(heartbeat_ms_[agent] ? heartbeat_ms_[agent] : 60000) +
-          std::chrono::seconds(10);
-      if (t - last->second > allowed) gaps_.push_back({agent, last->second, t});
+    auto last = heartbeats_.find(agent);
+    if (last != heartbeats_.end() && h.state() != v1::Heartbeat::STATE_UNSPECIFIED) {
+      auto interval =
+          std::chrono::milliseconds(last->second.interval_ms ? last->second.interval_ms : 60000);
+      if (t - last->second.time > 2 * interval + std::chrono::seconds(10)) {
+        gaps_.push_back({agent, last->second.time, t});
+      }
     }
     if (h.state() == v1::Heartbeat::STATE_STOPPING) {
-      last_heartbeat_.erase(agent);
+      heartbeats_.erase(agent);
     } else {
-      last_heartbeat_[agent] = t;
+      heartbeats_[agent] = {t, h.interval_ms()};
     }
-    heartbeat_ms_[agent] = h.interval_ms();
     return;
   }
   if (!inWindow(t)) return;
@@ -114,6 +113,18 @@ void Timeline::add(const v1::BatchHeader& header, const v1::Record& record) {
   if (record.has_process()) {
     const v1::ProcessEvent& e = record.process();
     if (e.kind() == v1::ProcessEvent::KIND_EXEC) {
+      // Under a --pid/--exec-id root: the root itself, or an ancestor in
+      // the subtree (parents exec before their children, so they are
+      // known first).
+      bool root = (filter_.pid && e.pid() == *filter_.pid) ||
+                  (!filter_.exec_id.empty() && e.exec_id() == filter_.exec_id);
+      bool in_subtree =
+          root || std::any_of(e.ancestry().begin(), e.ancestry().end(),
+                              [&](const auto& a) { return subtree_.count(a.exec_id()) > 0; });
+      if (in_subtree) subtree_.insert(e.exec_id());
+      // With --addr/--port every process is kept until its connections say
+      // whether it is shown.
+      if (!addressFiltered() && !processSelected(e, in_subtree)) return;
       Process p;
       p.exec_id = e.exec_id();
       p.parent_exec_id = e.ancestry().empty() ? e.parent_exec_id() : e.ancestry(0).exec_id();
@@ -130,22 +141,7 @@ void Timeline::add(const v1::BatchHeader& header, const v1::Record& record) {
       p.privileges_gained.assign(e.privileges_gained().begin(), e.privileges_gained().end());
       p.start = t;
       p.seen_exec = true;
-      // Under a --pid/--exec-id root: the root itself, or an ancestor in
-      // the subtree (parents exec before their children, so they are
-      // known first).
-      bool root = (filter_.pid && p.pid == *filter_.pid) ||
-                  (!filter_.exec_id.empty() && p.exec_id == filter_.exec_id);
-      bool in_subtree =
-          root || std::any_of(e.ancestry().begin(), e.ancestry().end(),
-                              [&](const auto& a) { return subtree_.count(a.exec_id()) > 0; });
-      if (in_subtree) subtree_.insert(p.exec_id);
-      if (!filter_.addr.empty() || filter_.port) {
-        // Only processes with a matching connection are shown; keep the
-        // process until its connections say.
-        processes_.emplace(p.exec_id, std::move(p));
-        return;
-      }
-      if (processSelected(p, in_subtree)) processes_.emplace(p.exec_id, std::move(p));
+      processes_.emplace(p.exec_id, std::move(p));
     } else if (e.kind() == v1::ProcessEvent::KIND_EXIT) {
       if (Process* p = processFor(e.exec_id())) {
         p->end = t;
@@ -210,18 +206,9 @@ std::optional<std::pair<SystemTime, SystemTime>> Timeline::firstGap() const {
 }
 
 std::vector<const Timeline::Process*> Timeline::roots() const {
-  std::vector<const Process*> out;
-  for (const auto& [id, p] : processes_) {
-    bool address_filter = !filter_.addr.empty() || filter_.port.has_value();
-    if (address_filter && p.connections.empty()) continue;
-    if (!address_filter && (p.parent_exec_id.empty() || !processes_.count(p.parent_exec_id))) {
-      out.push_back(&p);
-    } else if (address_filter) {
-      out.push_back(&p);
-    }
-  }
-  std::sort(out.begin(), out.end(),
-            [](const Process* a, const Process* b) { return a->start < b->start; });
+  std::vector<const Process*> out = shown();
+  if (addressFiltered()) return out;  // flat: each process with its matching connections
+  std::erase_if(out, [&](const Process* p) { return processes_.count(p->parent_exec_id) > 0; });
   return out;
 }
 
@@ -279,7 +266,7 @@ json Timeline::headJson() const {
 
 std::vector<const Timeline::Process*> Timeline::shown() const {
   std::vector<const Process*> all;
-  bool address_filter = !filter_.addr.empty() || filter_.port.has_value();
+  const bool address_filter = addressFiltered();
   for (const auto& [id, p] : processes_) {
     if (!address_filter || !p.connections.empty()) all.push_back(&p);
   }
@@ -336,7 +323,7 @@ void Timeline::writeText(std::ostream& out) const {
     out << "!! evidence gap: no heartbeat from agent " + g.agent_id.substr(0, 8) + " between " +
                formatTime(g.last_heartbeat) + " and " + formatTime(g.resumed) + "\n";
   }
-  bool address_filter = !filter_.addr.empty() || filter_.port.has_value();
+  const bool address_filter = addressFiltered();
   std::function<void(const Process*, int)> print = [&](const Process* p, int depth) {
     std::string indent(static_cast<size_t>(depth) * 2, ' ');
     std::string line = formatTime(p->start) + "  " + indent + (depth ? "└ " : "") + "[" +

@@ -88,7 +88,8 @@ class Timeline {
   };
 
   bool inWindow(SystemTime t) const;
-  bool processSelected(const Process& p, bool in_subtree) const;
+  bool addressFiltered() const { return !filter_.addr.empty() || filter_.port.has_value(); }
+  bool processSelected(const v1::ProcessEvent& exec, bool in_subtree) const;
   Process* processFor(const std::string& exec_id);
   std::vector<const Process*> roots() const;
   std::vector<const Process*> shown() const;  // what the filters selected, by start
@@ -97,10 +98,13 @@ class Timeline {
   nlohmann::json connectionJson(const Connection& c) const;
 
   Filter filter_;
-  std::map<std::string, Process> processes_;          // by exec id
-  std::set<std::string> subtree_;                     // exec ids under a --pid/--exec-id root
-  std::map<std::string, SystemTime> last_heartbeat_;  // by agent, for gaps
-  std::map<std::string, uint64_t> heartbeat_ms_;
+  std::map<std::string, Process> processes_;  // by exec id
+  std::set<std::string> subtree_;             // exec ids under a --pid/--exec-id root
+  struct HeartbeatSeen {
+    SystemTime time{};
+    uint64_t interval_ms = 0;
+  };
+  std::map<std::string, HeartbeatSeen> heartbeats_;  // the last, by agent, for gaps
   std::vector<Gap> gaps_;
   uint64_t records_ = 0;
   std::vector<std::string> strings_;
