@@ -186,7 +186,7 @@ Status Journal::append(const SealedBatch& batch) {
   // Group-readable like the directory sink's evidence, which links to these
   // files instead of copying them; the journal's folder is private.
   DEMARC_TRY(writeFileAtomic(batchPath(batch.sequence), batch.bytes,
-                             {.mode = kBatchFileMode, .fsync = options_.fsync}));
+                             {.mode = kBatchFileMode, .fsync = options_.fsync, .uncached = true}));
   std::lock_guard lock(mu_);
   batches_[batch.sequence] = {batch.bytes.size(), batch.sealed_time};
   bytes_ += batch.bytes.size();

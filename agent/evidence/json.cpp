@@ -207,59 +207,6 @@ struct Wire {
   }
 };
 
-struct MessagePlan;
-
-struct FieldPlan {
-  int number = 0;
-  const pb::FieldDescriptor* field = nullptr;
-  std::string key;                       // "name":
-  const MessagePlan* message = nullptr;  // message fields (map entries too)
-};
-
-struct MessagePlan {
-  enum class Kind { kPlain, kTimestamp, kDuration } kind = Kind::kPlain;
-  std::vector<FieldPlan> fields;  // by number
-
-  const FieldPlan* find(int number, size_t& hint) const {
-    // Fields arrive in number order, so the search moves forward.
-    if (hint >= fields.size() || fields[hint].number > number) hint = 0;
-    while (hint < fields.size() && fields[hint].number < number) ++hint;
-    return hint < fields.size() && fields[hint].number == number ? &fields[hint] : nullptr;
-  }
-};
-
-// Plans are built once per message type and thread, and kept.
-const MessagePlan& planOf(const pb::Descriptor* d) {
-  thread_local std::unordered_map<const pb::Descriptor*, std::unique_ptr<MessagePlan>> plans;
-  auto& slot = plans[d];
-  if (slot) return *slot;
-  slot = std::make_unique<MessagePlan>();
-  MessagePlan& plan = *slot;
-  if (d == pb::Timestamp::descriptor()) plan.kind = MessagePlan::Kind::kTimestamp;
-  if (d == pb::Duration::descriptor()) plan.kind = MessagePlan::Kind::kDuration;
-  for (int i = 0; i < d->field_count(); ++i) {
-    const pb::FieldDescriptor* f = d->field(i);
-    FieldPlan fp;
-    fp.number = f->number();
-    fp.field = f;
-    appendString(f->name(), fp.key);
-    fp.key.push_back(':');
-    plan.fields.push_back(std::move(fp));
-  }
-  std::sort(plan.fields.begin(), plan.fields.end(),
-            [](const FieldPlan& a, const FieldPlan& b) { return a.number < b.number; });
-  // Nested plans after this one is in the table: types may refer to
-  // themselves.
-  for (FieldPlan& fp : plan.fields) {
-    if (fp.field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      fp.message = &planOf(fp.field->message_type());
-    }
-  }
-  return plan;
-}
-
-bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string& out);
-
 uint32_t wireTypeOf(const pb::FieldDescriptor* f) {
   switch (f->type()) {
     case pb::FieldDescriptor::TYPE_DOUBLE:
@@ -279,6 +226,84 @@ uint32_t wireTypeOf(const pb::FieldDescriptor* f) {
   }
 }
 
+struct MessagePlan;
+
+// What the writer needs of a field, looked up once: the descriptor's
+// accessors are not free, and they were asked for every field of every
+// record.
+struct FieldPlan {
+  int number = 0;
+  const pb::FieldDescriptor* field = nullptr;
+  pb::FieldDescriptor::Type type = pb::FieldDescriptor::TYPE_INT32;
+  uint32_t wire_type = kVarint;
+  bool repeated = false;
+  bool map = false;
+  std::string key;                       // "name":
+  const MessagePlan* message = nullptr;  // message fields (map entries too)
+  // Enums: each value's name as a JSON string, by number (0 up to a small
+  // bound); empty for numbers with no name there.
+  std::vector<std::string> enum_names;
+};
+
+struct MessagePlan {
+  enum class Kind { kPlain, kTimestamp, kDuration } kind = Kind::kPlain;
+  std::vector<FieldPlan> fields;  // by number
+
+  const FieldPlan* find(int number, size_t& hint) const {
+    // Fields arrive in number order, so the search moves forward.
+    if (hint >= fields.size() || fields[hint].number > number) hint = 0;
+    while (hint < fields.size() && fields[hint].number < number) ++hint;
+    return hint < fields.size() && fields[hint].number == number ? &fields[hint] : nullptr;
+  }
+};
+
+constexpr int kEnumTableMax = 256;
+
+// Plans are built once per message type and thread, and kept.
+const MessagePlan& planOf(const pb::Descriptor* d) {
+  thread_local std::unordered_map<const pb::Descriptor*, std::unique_ptr<MessagePlan>> plans;
+  auto& slot = plans[d];
+  if (slot) return *slot;
+  slot = std::make_unique<MessagePlan>();
+  MessagePlan& plan = *slot;
+  if (d == pb::Timestamp::descriptor()) plan.kind = MessagePlan::Kind::kTimestamp;
+  if (d == pb::Duration::descriptor()) plan.kind = MessagePlan::Kind::kDuration;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    FieldPlan fp;
+    fp.number = f->number();
+    fp.field = f;
+    fp.type = f->type();
+    fp.wire_type = wireTypeOf(f);
+    fp.repeated = f->is_repeated();
+    fp.map = f->is_map();
+    if (const pb::EnumDescriptor* e = f->enum_type()) {
+      for (int k = 0; k < e->value_count(); ++k) {
+        int number = e->value(k)->number();
+        if (number < 0 || number >= kEnumTableMax) continue;
+        if (fp.enum_names.size() <= static_cast<size_t>(number)) fp.enum_names.resize(number + 1);
+        // The first value with a number is its name (aliases come after).
+        if (fp.enum_names[number].empty()) appendString(e->value(k)->name(), fp.enum_names[number]);
+      }
+    }
+    appendString(f->name(), fp.key);
+    fp.key.push_back(':');
+    plan.fields.push_back(std::move(fp));
+  }
+  std::sort(plan.fields.begin(), plan.fields.end(),
+            [](const FieldPlan& a, const FieldPlan& b) { return a.number < b.number; });
+  // Nested plans after this one is in the table: types may refer to
+  // themselves.
+  for (FieldPlan& fp : plan.fields) {
+    if (fp.field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      fp.message = &planOf(fp.field->message_type());
+    }
+  }
+  return plan;
+}
+
+bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string& out);
+
 template <typename T>
 void appendQuoted(T v, std::string& out) {
   out.push_back('"');
@@ -291,7 +316,7 @@ bool appendValue(Wire& in, const FieldPlan& f, std::string& out) {
   uint64_t v = 0;
   uint32_t v32 = 0;
   std::string_view s;
-  switch (f.field->type()) {
+  switch (f.type) {
     case pb::FieldDescriptor::TYPE_DOUBLE:
       if (!in.fixed(v)) return false;
       appendDouble(std::bit_cast<double>(v), out);
@@ -348,6 +373,10 @@ bool appendValue(Wire& in, const FieldPlan& f, std::string& out) {
       return true;
     case pb::FieldDescriptor::TYPE_ENUM: {
       if (!in.varint(v)) return false;
+      if (v < f.enum_names.size() && !f.enum_names[v].empty()) {
+        out += f.enum_names[v];
+        return true;
+      }
       const pb::EnumValueDescriptor* e =
           f.field->enum_type()->FindValueByNumber(static_cast<int32_t>(v));
       if (e != nullptr) {
@@ -414,7 +443,7 @@ bool appendMapEntry(std::string_view bytes, const MessagePlan& entry, std::strin
     auto number = static_cast<int>(tag >> 3);
     auto wire_type = static_cast<uint32_t>(tag & 7);
     const FieldPlan* f = number == 1 ? &k : number == 2 ? &v : nullptr;
-    if (f == nullptr || wire_type != wireTypeOf(f->field)) {
+    if (f == nullptr || wire_type != f->wire_type) {
       if (!in.skip(wire_type)) return false;
       continue;
     }
@@ -462,7 +491,7 @@ bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string&
   std::vector<std::pair<std::string, std::string>> entries;  // of an open map
   auto close = [&] {
     if (open == nullptr) return;
-    if (open->field->is_map()) {
+    if (open->map) {
       // Sorted by key so that equal maps encode to equal bytes.
       std::sort(entries.begin(), entries.end());
       out.push_back('{');
@@ -486,9 +515,8 @@ bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string&
     auto wire_type = static_cast<uint32_t>(tag & 7);
     const FieldPlan* f = plan.find(number, hint);
     // Packed repeated scalars come as one length-delimited run.
-    bool packed = f != nullptr && f->field->is_repeated() && wire_type == kLen &&
-                  wireTypeOf(f->field) != kLen;
-    if (f == nullptr || (wire_type != wireTypeOf(f->field) && !packed)) {
+    bool packed = f != nullptr && f->repeated && wire_type == kLen && f->wire_type != kLen;
+    if (f == nullptr || (wire_type != f->wire_type && !packed)) {
       if (!in.skip(wire_type)) return false;  // a field this build does not know
       continue;
     }
@@ -497,13 +525,13 @@ bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string&
       if (!first) out.push_back(',');
       first = false;
       out += f->key;
-      if (f->field->is_repeated()) {
+      if (f->repeated) {
         open = f;
         elements = 0;
-        if (!f->field->is_map()) out.push_back('[');
+        if (!f->map) out.push_back('[');
       }
     }
-    if (f->field->is_map()) {
+    if (f->map) {
       std::string_view entry;
       entries.emplace_back();
       if (!in.bytes(entry) ||
@@ -519,7 +547,7 @@ bool appendMessage(std::string_view bytes, const MessagePlan& plan, std::string&
         if (!appendValue(values, *f, out)) return false;
       }
     } else {
-      if (f->field->is_repeated() && elements++ > 0) out.push_back(',');
+      if (f->repeated && elements++ > 0) out.push_back(',');
       if (!appendValue(in, *f, out)) return false;
     }
   }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "agent/evidence/codec.h"
+#include "agent/evidence/json.h"
 
 namespace demarc::evidence {
 
@@ -53,16 +54,19 @@ void Pipeline::start() {
 }
 
 bool Pipeline::submit(const v1::Record& record) {
-  EncodedRecord encoded;
-  encoded.kind = recordKind(record);
+  // Encoded on the caller's thread into a buffer that thread keeps, then
+  // copied in under the lock: no allocation per record.
+  thread_local std::string line;
+  line.clear();
+  SystemTime time;
   if (record.has_time()) {
-    encoded.time = fromTimestamp(record.time());
-    encoded.line = encodeRecord(record);
+    time = fromTimestamp(record.time());
+    appendJson(record, line);
   } else {
     v1::Record timed = record;
     *timed.mutable_time() = toTimestamp(clock_.now());
-    encoded.time = fromTimestamp(timed.time());
-    encoded.line = encodeRecord(timed);
+    time = fromTimestamp(timed.time());
+    appendJson(timed, line);
   }
   std::lock_guard lock(mu_);
   if (!accepting_ || pending_.size() >= options_.max_pending_records) {
@@ -72,7 +76,7 @@ bool Pipeline::submit(const v1::Record& record) {
   }
   bool was_empty = pending_.empty();
   if (was_empty) oldest_pending_ = clock_.monotonic();
-  pending_.push_back(std::move(encoded));
+  pending_.add(line, time, recordKind(record));
   // The sealing thread sleeps until the first record arrives (to start the
   // age timer) or a batch is full.
   if (was_empty || pending_.size() >= options_.batch_max_records) seal_cv_.notify_one();
@@ -101,22 +105,26 @@ void Pipeline::sealLoop() {
       });
       continue;
     }
-    size_t n = std::min<size_t>(pending_.size(), options_.batch_max_records);
-    std::vector<EncodedRecord> batch;
-    batch.reserve(n);
-    std::move(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n),
-              std::back_inserter(batch));
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
-    if (!pending_.empty()) oldest_pending_ = clock_.monotonic();
+    // The records change hands by swapping buffers: the recording threads
+    // go on filling the one the last batch was built from.
+    if (pending_.size() <= options_.batch_max_records) {
+      sealing_.swap(pending_);
+    } else {
+      pending_.moveFront(options_.batch_max_records, sealing_);
+      oldest_pending_ = clock_.monotonic();
+    }
     lock.unlock();
-    sealOne(std::move(batch));
+    sealOne(sealing_);
+    sealing_.clear();
+    // A buffer grown by a burst is not kept for ever.
+    if (sealing_.capacityBytes() > kKeptBufferBytes) sealing_ = RecordBuffer();
     lock.lock();
   }
   sealing_done_ = true;
   deliver_cv_.notify_all();
 }
 
-void Pipeline::sealOne(std::vector<EncodedRecord> records) {
+void Pipeline::sealOne(const RecordBuffer& records) {
   DropCounters drops;
   {
     std::lock_guard lock(mu_);
@@ -128,7 +136,7 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
   };
   SystemTime now = clock_.now();
   // A loss not yet declared goes first into the next batch that is stored.
-  const size_t declared = gap_ ? 1 : 0;
+  RecordBuffer with_gap;
   if (gap_) {
     v1::Record record;
     *record.mutable_time() = toTimestamp(now);
@@ -139,23 +147,22 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
     *gap.mutable_to() = toTimestamp(gap_->to);
     gap.set_records_lost(gap_->records);
     for (const auto& [kind, count] : gap_->by_kind) (*gap.mutable_lost_by_kind())[kind] = count;
-    records.insert(records.begin(), {encodeRecord(record), now, "gap"});
+    with_gap.add(encodeRecord(record), now, "gap");
+    with_gap.addAll(records);
   }
-  // What is lost if this batch cannot be stored: the records, not the gap
-  // record, which stays open and grows.
-  std::span<const EncodedRecord> payload(records.data() + declared, records.size() - declared);
+  const RecordBuffer& sealed = gap_ ? with_gap : records;
 
-  auto batch = sealer_.seal(records, drops, now);
+  auto batch = sealer_.seal(sealed, drops, now);
   if (!batch.ok()) {
     restore_drops();
-    recordLoss(payload, "seal_failed", batch.error().message());
-    spdlog::error("sealing failed, {} records lost (counted): {}", payload.size(),
+    recordLoss(records, "seal_failed", batch.error().message());
+    spdlog::error("sealing failed, {} records lost (counted): {}", records.size(),
                   batch.error().message());
     return;
   }
   if (!journal_.hasRoom(batch->bytes.size())) {
     restore_drops();
-    recordLoss(payload, "journal_full",
+    recordLoss(records, "journal_full",
                "the journal reached its cap of " + std::to_string(journal_.maxBytes()) +
                    " bytes because sinks are behind");
     return;
@@ -163,8 +170,8 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
   auto stored = journal_.append(*batch);
   if (!stored.ok()) {
     restore_drops();
-    recordLoss(payload, "journal_write_failed", stored.error().message());
-    spdlog::error("journal write failed, {} records lost (counted): {}", payload.size(),
+    recordLoss(records, "journal_write_failed", stored.error().message());
+    spdlog::error("journal write failed, {} records lost (counted): {}", records.size(),
                   stored.error().message());
     return;
   }
@@ -175,13 +182,13 @@ void Pipeline::sealOne(std::vector<EncodedRecord> records) {
     gap_.reset();
   }
   batches_sealed_ += 1;
-  records_sealed_ += records.size();
+  records_sealed_ += sealed.size();
   if (on_sealed_) on_sealed_(*batch);
   journal_.keepNewest(std::move(*batch));
   deliver_cv_.notify_all();
 }
 
-void Pipeline::recordLoss(std::span<const EncodedRecord> records, const std::string& reason,
+void Pipeline::recordLoss(const RecordBuffer& records, const std::string& reason,
                           const std::string& detail) {
   SystemTime now = clock_.now();
   if (!gap_) {
@@ -189,7 +196,7 @@ void Pipeline::recordLoss(std::span<const EncodedRecord> records, const std::str
         .reason = reason, .detail = detail, .from = now, .to = now, .records = 0, .by_kind = {}};
     spdlog::warn("evidence is being lost ({}): {}", reason, detail);
   }
-  for (const auto& r : records) {
+  for (const auto& r : records.entries()) {
     gap_->from = std::min(gap_->from, r.time);
     gap_->by_kind[std::string(r.kind)] += 1;
   }

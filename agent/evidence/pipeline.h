@@ -3,13 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,8 +99,11 @@ class Pipeline {
   };
 
   void sealLoop();
-  void sealOne(std::vector<EncodedRecord> records);
-  void recordLoss(std::span<const EncodedRecord> records, const std::string& reason,
+  // Seals records (after the open gap's record, if any). What is lost if
+  // the batch cannot be stored is counted: the records, not the gap
+  // record, which stays open and grows.
+  void sealOne(const RecordBuffer& records);
+  void recordLoss(const RecordBuffer& records, const std::string& reason,
                   const std::string& detail);
   void deliverLoop(SinkState& state);
   bool sleepUnlessStopped(std::chrono::milliseconds delay);
@@ -118,7 +119,7 @@ class Pipeline {
   mutable std::mutex mu_;
   std::condition_variable seal_cv_;
   std::condition_variable deliver_cv_;
-  std::deque<EncodedRecord> pending_;
+  RecordBuffer pending_;
   MonoTime oldest_pending_{};
   DropCounters drops_;
   bool accepting_ = true;
@@ -128,6 +129,8 @@ class Pipeline {
 
   // Sealing thread only.
   std::optional<OpenGap> gap_;
+  RecordBuffer sealing_;  // the batch being sealed; its buffers are reused
+  static constexpr size_t kKeptBufferBytes = 8 << 20;
 
   std::atomic<uint64_t> batches_sealed_{0};
   std::atomic<uint64_t> records_sealed_{0};

@@ -15,7 +15,7 @@ Sealer::Sealer(const Signer& signer, std::string agent_id, v1::HostIdentity host
       position_(std::move(start)),
       agent_version_(std::move(agent_version)) {}
 
-Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const DropCounters& drops,
+Result<SealedBatch> Sealer::seal(const RecordBuffer& records, const DropCounters& drops,
                                  SystemTime now) const {
   SealedBatch batch;
   batch.sequence = position_.last_sequence + 1;
@@ -25,7 +25,7 @@ Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const D
   SystemTime last = now;
   if (!records.empty()) {
     auto [lo, hi] =
-        std::minmax_element(records.begin(), records.end(),
+        std::minmax_element(records.entries().begin(), records.entries().end(),
                             [](const auto& a, const auto& b) { return a.time < b.time; });
     first = lo->time;
     last = hi->time;
@@ -47,8 +47,7 @@ Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const D
   }
   header.set_agent_version(agent_version_);
 
-  size_t total = 0;
-  for (const auto& r : records) total += r.line.size() + 1;
+  const size_t total = records.lines().size();
   std::string header_line = encodeRecord(header_record);
   const size_t payload_size = header_line.size() + 1 + total;
   // The payload is built right after its pre-authentication prefix, signed
@@ -60,10 +59,7 @@ Result<SealedBatch> Sealer::seal(std::span<const EncodedRecord> records, const D
   out += prefix;
   out += header_line;
   out += '\n';
-  for (const auto& r : records) {
-    out += r.line;
-    out += '\n';
-  }
+  out += records.lines();
   batch.payload_size = payload_size;
   batch.digest = toHex(sha256(std::string_view(out).substr(prefix.size())));
   DEMARC_ASSIGN_OR_RETURN(std::string sig, signer_.sign(out));

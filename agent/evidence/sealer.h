@@ -1,6 +1,5 @@
 #pragma once
 
-#include <span>
 #include <string>
 
 #include "agent/core/result.h"
@@ -20,7 +19,7 @@ class Sealer {
 
   // Builds and signs the next batch. The header is the first payload line,
   // the seal (DSSE signature, payload detached) the last line.
-  Result<SealedBatch> seal(std::span<const EncodedRecord> records, const DropCounters& drops,
+  Result<SealedBatch> seal(const RecordBuffer& records, const DropCounters& drops,
                            SystemTime now) const;
   // Moves the chain past batch (call once it is durable).
   void advance(const SealedBatch& batch);

@@ -145,8 +145,7 @@ TEST_F(TamperTest, ResignedWithAnotherKeyIsUnknownKey) {
                 {5, toHex(sha256(prev_payload))}, "test");
   v1::Record fake = testing::heartbeatRecord(std::chrono::system_clock::now() - 5min,
                                              v1::Heartbeat::STATE_RUNNING, 60000);
-  auto forged = forger.seal(std::vector<EncodedRecord>{testing::encoded(fake)}, {},
-                            std::chrono::system_clock::now() - 5min);
+  auto forged = forger.seal(testing::encoded({fake}), {}, std::chrono::system_clock::now() - 5min);
   ASSERT_TRUE(forged.ok());
   write(5, forged->bytes);
   expectDefect("unknown_key", "batch 6 is signed by key " + attacker->keyId().substr(0, 16));

@@ -9,9 +9,12 @@
 
 namespace demarc::testing {
 
-evidence::EncodedRecord encoded(const v1::Record& record) {
-  return {evidence::encodeRecord(record), evidence::fromTimestamp(record.time()),
-          evidence::recordKind(record)};
+evidence::RecordBuffer encoded(const std::vector<v1::Record>& records) {
+  evidence::RecordBuffer out;
+  for (const auto& r : records) {
+    out.add(evidence::encodeRecord(r), evidence::fromTimestamp(r.time()), evidence::recordKind(r));
+  }
+  return out;
 }
 
 v1::Record heartbeatRecord(SystemTime t, v1::Heartbeat::State state, uint64_t interval_ms) {
@@ -33,22 +36,21 @@ std::vector<std::filesystem::path> writeChain(const evidence::Signer& signer,
   std::vector<std::filesystem::path> files;
   for (int i = 0; i < spec.batches; ++i) {
     SystemTime t = spec.start + i * spec.spacing;
-    std::vector<evidence::EncodedRecord> records;
-    if (i == 0)
-      records.push_back(encoded(evidence::makeEnrollment(signer, spec.agent_id, host, t)));
+    std::vector<v1::Record> records;
+    if (i == 0) records.push_back(evidence::makeEnrollment(signer, spec.agent_id, host, t));
     bool last = i + 1 == spec.batches;
     auto state = last && spec.clean_stop
                      ? v1::Heartbeat::STATE_STOPPING
                      : (i == 0 ? v1::Heartbeat::STATE_STARTED : v1::Heartbeat::STATE_RUNNING);
-    records.push_back(encoded(heartbeatRecord(t, state, 60000)));
+    records.push_back(heartbeatRecord(t, state, 60000));
     for (int k = 1; k < spec.records_per_batch; ++k) {
       v1::Record r;
       *r.mutable_time() = evidence::toTimestamp(t);
       r.mutable_inventory()->set_kind("test");
       r.mutable_inventory()->set_name("item-" + std::to_string(i) + "-" + std::to_string(k));
-      records.push_back(encoded(r));
+      records.push_back(r);
     }
-    auto batch = sealer.seal(records, {}, t);
+    auto batch = sealer.seal(encoded(records), {}, t);
     if (!batch.ok()) throw std::runtime_error(batch.error().message());
     sealer.advance(*batch);
     evidence::StoredBatch stored{batch->sequence, batch->bytes, batch->digest, batch->header};

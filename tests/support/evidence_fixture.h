@@ -34,7 +34,8 @@ std::vector<std::filesystem::path> writeChain(const evidence::Signer& signer,
 evidence::StoredBatch storedBatch(uint64_t sequence, const std::string& bytes);
 
 // Encodes records for the sealer.
-evidence::EncodedRecord encoded(const v1::Record& record);
+// The records encoded, as the pipeline hands them to the sealer.
+evidence::RecordBuffer encoded(const std::vector<v1::Record>& records);
 v1::Record heartbeatRecord(SystemTime t, v1::Heartbeat::State state, uint64_t interval_ms);
 
 }  // namespace demarc::testing

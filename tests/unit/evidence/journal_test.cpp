@@ -23,8 +23,8 @@ class JournalTest : public ::testing::Test {
     return Journal::open({.path = dir_ / "journal", .max_bytes = max_bytes, .fsync = true}, sinks);
   }
   SealedBatch next() {
-    std::vector<EncodedRecord> records = {testing::encoded(
-        testing::heartbeatRecord(SystemTime(1700000000s), v1::Heartbeat::STATE_RUNNING, 1))};
+    RecordBuffer records = testing::encoded(
+        {testing::heartbeatRecord(SystemTime(1700000000s), v1::Heartbeat::STATE_RUNNING, 1)});
     auto b = sealer_->seal(records, {}, SystemTime(1700000000s));
     sealer_->advance(*b);
     return std::move(*b);
