@@ -113,6 +113,7 @@ Status writeFileAtomic(const std::filesystem::path& path, std::string_view bytes
   if (::fchmod(fd.get(), options.mode) != 0) return errnoError("chmod " + tmp.string(), errno);
   DEMARC_TRY(writeAll(fd.get(), bytes, tmp));
   if (options.fsync && ::fsync(fd.get()) != 0) return errnoError("fsync " + tmp.string(), errno);
+  if (options.fsync && options.uncached) (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;

@@ -47,6 +47,10 @@ Result<std::string> readFilePrefix(const std::filesystem::path& path, size_t max
 struct AtomicWriteOptions {
   mode_t mode = 0644;
   bool fsync = true;  // fsync the file before rename and the folder after
+  // With fsync: drop the file's pages from the page cache once on disk. For
+  // files written once and not read back soon (journal batches), which
+  // would otherwise push the host's own data out of memory.
+  bool uncached = false;
 };
 
 // Writes bytes to path so that a reader (or a crash) sees either the old

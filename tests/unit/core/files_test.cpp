@@ -1,9 +1,15 @@
 #include "agent/core/files.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "tests/support/temp_dir.h"
 
@@ -38,6 +44,43 @@ TEST(AtomicWrite, ErrorNamesThePath) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message().find("/nonexistent-dir"), std::string::npos);
   EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+}
+
+// Pages of `path` in the page cache.
+size_t residentPages(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << path;
+  struct stat s {};
+  ::fstat(fd, &s);
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t pages = (static_cast<size_t>(s.st_size) + page - 1) / page;
+  void* map = ::mmap(nullptr, static_cast<size_t>(s.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  EXPECT_NE(map, MAP_FAILED);
+  std::vector<unsigned char> in(pages);
+  EXPECT_EQ(::mincore(map, static_cast<size_t>(s.st_size), in.data()), 0);
+  ::munmap(map, static_cast<size_t>(s.st_size));
+  size_t n = 0;
+  for (unsigned char c : in) n += c & 1;
+  return n;
+}
+
+// Written once and never read back by the writer (journal batches): once
+// on disk, its pages leave the page cache instead of pushing out the
+// host's own.
+TEST(AtomicWrite, UncachedLeavesNothingInThePageCache) {
+  testing::TempDir dir;
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs files live in the page cache";
+  const std::string bytes(1 << 20, 'x');
+  ASSERT_TRUE(writeFileAtomic(dir / "kept", bytes, {.mode = 0640, .fsync = true}).ok());
+  ASSERT_TRUE(
+      writeFileAtomic(dir / "dropped", bytes, {.mode = 0640, .fsync = true, .uncached = true})
+          .ok());
+  EXPECT_GT(residentPages(dir / "kept"), 0u);  // what a plain write leaves
+  EXPECT_EQ(residentPages(dir / "dropped"), 0u);
+  EXPECT_EQ(testing::readAll(dir / "dropped"), bytes);
 }
 
 TEST(AtomicWrite, LeftoverNames) {
