@@ -306,13 +306,23 @@ void EventRecorder::loop() {
   bool last = false;
   auto flows_read = std::chrono::steady_clock::now();
   auto housekeeping = flows_read;
+  // While events flow the ring is read every few milliseconds, on this
+  // thread's own timer, so the probes need not wake it (see
+  // TelemetryProbeOptions::batch_wakeups); when quiet, less often.
+  constexpr std::chrono::milliseconds kBusyPoll(10);
+  constexpr std::chrono::milliseconds kQuietPoll(100);
+  bool busy = false;
   while (!last) {
     last = stop_.load();  // one more pass after stop: drain what is in the ring
-    auto n = probe_->poll(std::chrono::milliseconds(last ? 0 : 100), sink);
+    auto n = probe_->poll(last   ? std::chrono::milliseconds(0)
+                          : busy ? kBusyPoll
+                                 : kQuietPoll,
+                          sink);
     if (!n.ok()) {
       spdlog::error("telemetry events: {}", n.error().message());
       return;
     }
+    busy = *n > 0;
     auto now = std::chrono::steady_clock::now();
     if (last || now - flows_read >= udp_flow_interval_) {
       flows_read = now;

@@ -200,7 +200,7 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProb
           skel.rodata->rate_limit = options.filters.rate_limit;
           uint32_t ring = ringSize(options.ring_buffer_bytes);
           bpf_map__set_max_entries(skel.maps.events, ring);
-          skel.rodata->wakeup_bytes = options.batch_wakeups ? ring / 8 : 0;
+          skel.rodata->wakeup_bytes = options.batch_wakeups ? ring / 2 : 0;
           for (const auto& p : kPrograms) bpf_program__set_autoload(skel.progs.*p.prog, wanted(p));
           return telemetry_bpf__load(&skel);
         };
