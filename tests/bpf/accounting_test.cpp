@@ -168,5 +168,57 @@ TEST(Accounting, IgnoredCommsAndUidsAreNotReported) {
   EXPECT_EQ(drops->total() + throttled->total(), 0u);
 }
 
+// The probes wake a reader blocked in poll() only once half the ring is
+// waiting (batch_wakeups; the agent polls often while events flow, and a
+// wakeup is an interrupt on the CPU that made the event): a few events wait
+// for the poll's timeout, a burst past half the ring wakes it. Without
+// batch_wakeups every event wakes it.
+TEST(Wakeups, OnlyHalfARingWakesTheReaderWhenBatched) {
+  ScratchCgroup cgroup;
+  ASSERT_NE(cgroup.id(), 0u);
+  struct Poll {
+    double seconds = 0;
+    Counts seen;
+  };
+  // One poll with a long timeout while, a moment after it starts, `children`
+  // processes come and go in the cgroup (a fork and an exit each, 104 bytes
+  // of ring buffer).
+  auto pollDuring = [&](bool batch, int children) {
+    Poll out;
+    auto probe = TelemetryProbe::open({.ring_buffer_bytes = 16384,
+                                       .network = false,
+                                       .privilege = false,
+                                       .udp = false,
+                                       .filters = {.only_cgroups = {cgroup.id()}},
+                                       .batch_wakeups = batch});
+    EXPECT_TRUE(probe.ok()) << probe.error().message();
+    if (!probe.ok()) return out;
+    std::thread storm([&] {
+      std::this_thread::sleep_for(300ms);
+      forkStormIn(cgroup, children);
+    });
+    auto sink = [&](Event&& e) {
+      if (std::holds_alternative<ForkEvent>(e)) ++out.seen.forks;
+      if (std::holds_alternative<ExitEvent>(e)) ++out.seen.exits;
+    };
+    auto start = std::chrono::steady_clock::now();
+    auto n = (*probe)->poll(4s, sink);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(n.ok());
+    storm.join();
+    return out;
+  };
+  Poll few = pollDuring(true, 50);  // 5.2 KiB: less than half the ring
+  EXPECT_GE(few.seconds, 3.5) << "less than half a ring woke the reader";
+  EXPECT_EQ(few.seen.forks, 50u);  // read all the same, when the poll timed out
+  EXPECT_EQ(few.seen.exits, 51u);
+  Poll burst = pollDuring(true, 120);  // 12.5 KiB: past half of the 16 KiB ring
+  EXPECT_LT(burst.seconds, 2.0) << "half a ring did not wake the reader";
+  EXPECT_GT(burst.seen.forks, 0u);
+  Poll unbatched = pollDuring(false, 3);
+  EXPECT_LT(unbatched.seconds, 2.0) << "without batching, an event did not wake the reader";
+  EXPECT_GT(unbatched.seen.forks + unbatched.seen.exits, 0u);
+}
+
 }  // namespace
 }  // namespace demarc::telemetry
