@@ -2,6 +2,10 @@
 //   bench_storm exec N         fork+exec /bin/true with a few arguments, N times
 //   bench_storm connect N      loopback TCP connect, accept, close, N times
 //   bench_storm fork RATE SECS fork+exit paced at RATE per second for SECS
+//   bench_storm udp N          N loopback UDP datagrams of 64 bytes, sent with
+//                              an address and received, one at a time
+//   bench_storm tcp-data N     N messages of 64 bytes over one loopback TCP
+//                              connection, sent and received one at a time
 // Each prints one line: "<operations> <seconds> <operations per second>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,17 +46,28 @@ int execStorm(long n) {
   return 0;
 }
 
-int connectStorm(long n) {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
+// A socket bound to an ephemeral loopback port; its address in addr.
+int boundLoopback(int type, sockaddr_in& addr) {
+  int fd = ::socket(AF_INET, type, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  addr = {};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  int one = 1;
-  ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      ::listen(listener, 128) != 0 ||
-      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::perror("bind");
+    return -1;
+  }
+  return fd;
+}
+
+int connectStorm(long n) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  int listener = boundLoopback(SOCK_STREAM, addr);
+  if (listener < 0 || ::listen(listener, 128) != 0) {
     std::perror("listen");
     return 1;
   }
@@ -72,6 +87,55 @@ int connectStorm(long n) {
     ::close(a);
   }
   double s = seconds(start);
+  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
+  return 0;
+}
+
+int udpStorm(long n) {
+  sockaddr_in to{}, from{};
+  int server = boundLoopback(SOCK_DGRAM, to);
+  int client = boundLoopback(SOCK_DGRAM, from);
+  if (server < 0 || client < 0) return 1;
+  std::fprintf(stderr, "port %d\n", ntohs(to.sin_port));
+  char buf[64] = {};
+  auto start = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (::sendto(client, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) !=
+            static_cast<ssize_t>(sizeof(buf)) ||
+        ::recv(server, buf, sizeof(buf), 0) != static_cast<ssize_t>(sizeof(buf))) {
+      std::perror("udp");
+      return 1;
+    }
+  }
+  double s = seconds(start);
+  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
+  return 0;
+}
+
+int tcpDataStorm(long n) {
+  sockaddr_in addr{};
+  int listener = boundLoopback(SOCK_STREAM, addr);
+  if (listener < 0 || ::listen(listener, 1) != 0) return 1;
+  std::fprintf(stderr, "port %d\n", ntohs(addr.sin_port));
+  int c = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    std::perror("connect");
+    return 1;
+  }
+  int a = ::accept(listener, nullptr, nullptr);
+  if (a < 0) return 1;
+  char buf[64] = {};
+  auto start = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    if (::send(c, buf, sizeof(buf), 0) != static_cast<ssize_t>(sizeof(buf)) ||
+        ::recv(a, buf, sizeof(buf), MSG_WAITALL) != static_cast<ssize_t>(sizeof(buf))) {
+      std::perror("tcp-data");
+      return 1;
+    }
+  }
+  double s = seconds(start);
+  ::close(c);
+  ::close(a);
   std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
   return 0;
 }
@@ -101,6 +165,9 @@ int main(int argc, char** argv) {
   if (mode == "exec" && argc == 3) return execStorm(std::atol(argv[2]));
   if (mode == "connect" && argc == 3) return connectStorm(std::atol(argv[2]));
   if (mode == "fork" && argc == 4) return pacedForks(std::atol(argv[2]), std::atol(argv[3]));
-  std::fprintf(stderr, "usage: bench_storm exec N | connect N | fork RATE SECONDS\n");
+  if (mode == "udp" && argc == 3) return udpStorm(std::atol(argv[2]));
+  if (mode == "tcp-data" && argc == 3) return tcpDataStorm(std::atol(argv[2]));
+  std::fprintf(stderr,
+               "usage: bench_storm exec N | connect N | fork RATE SECONDS | udp N | tcp-data N\n");
   return 2;
 }
