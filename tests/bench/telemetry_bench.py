@@ -6,12 +6,13 @@
   UDP storm      loopback datagrams, sent with an address and received
   TCP data       small messages sent and received over one connection
 
-each under `demarc run` (every telemetry feature on), and exec and connect
-under libbpf-tools' execsnoop / tcplife and auditd with a rule on execve /
-connect, against no tracer (the last two show what the UDP flow hooks, which
-run on every send and receive of every socket, cost): ROUNDS rounds of a run without and a run with the tracer, back to
-back (the tracer started and stopped each round), and the median of the
-per-round ratios, so the drift of a shared machine cancels out.
+each under `demarc run` (every telemetry feature on; the last two show what
+the UDP flow hooks, which run on every send and receive of every socket,
+cost), and exec and connect also under libbpf-tools' execsnoop / tcplife and
+auditd with a rule on execve / connect, against no tracer: rounds of a run
+without and a run with the tracer, back to back (the tracer started and
+stopped each round), and the median of the per-round ratios, so the drift
+of a shared machine cancels out.
 Under demarc it also checks that every storm event was recorded (and none
 dropped), prints the agent's CPU time per 1,000 events and its peak RSS,
 and runs a paced fork storm at 10,000 events per second for a few seconds.
