@@ -6,10 +6,13 @@
 //                              an address and received, one at a time
 //   bench_storm tcp-data N     N messages of 64 bytes over one loopback TCP
 //                              connection, sent and received one at a time
+//   bench_storm syscall N      N getppid() system calls (the cheapest there
+//                              is: what tracing adds to every call shows)
 // Each prints one line: "<operations> <seconds> <operations per second>".
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,6 +143,14 @@ int tcpDataStorm(long n) {
   return 0;
 }
 
+int syscallStorm(long n) {
+  auto start = Clock::now();
+  for (long i = 0; i < n; ++i) ::syscall(SYS_getppid);
+  double s = seconds(start);
+  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
+  return 0;
+}
+
 int pacedForks(long rate, long secs) {
   auto start = Clock::now();
   long done = 0;
@@ -167,7 +178,9 @@ int main(int argc, char** argv) {
   if (mode == "fork" && argc == 4) return pacedForks(std::atol(argv[2]), std::atol(argv[3]));
   if (mode == "udp" && argc == 3) return udpStorm(std::atol(argv[2]));
   if (mode == "tcp-data" && argc == 3) return tcpDataStorm(std::atol(argv[2]));
+  if (mode == "syscall" && argc == 3) return syscallStorm(std::atol(argv[2]));
   std::fprintf(stderr,
-               "usage: bench_storm exec N | connect N | fork RATE SECONDS | udp N | tcp-data N\n");
+               "usage: bench_storm exec N | connect N | fork RATE SECONDS | udp N | tcp-data N | "
+               "syscall N\n");
   return 2;
 }

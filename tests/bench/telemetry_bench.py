@@ -5,6 +5,9 @@
   connect storm  loopback TCP connect, accept and close
   UDP storm      loopback datagrams, sent with an address and received
   TCP data       small messages sent and received over one connection
+  syscall storm  getppid() calls: what the privilege probes' syscall
+                 tracepoints add to every system call of the host (also run
+                 under demarc with telemetry.privilege_events off)
 
 each under `demarc run` (every telemetry feature on; the last two show what
 the UDP flow hooks, which run on every send and receive of every socket,
@@ -38,10 +41,11 @@ ROUNDS = 5
 # demarc's own ratios vary by several points from round to round on a shared
 # VM (an A/A run of the storm against itself: sd ~7%): more rounds for the
 # numbers the targets are checked on.
-DEMARC_ROUNDS = 9
+DEMARC_ROUNDS = 13
 EXECS = 1000
 CONNECTS = 5000
 DATAGRAMS, MESSAGES = 100000, 50000
+SYSCALLS = 2000000
 PACED_RATE, PACED_SECONDS = 5000, 5  # fork + exit: 10,000 events per second
 PACERS = 2  # processes sharing the paced rate
 TICK = os.sysconf("SC_CLK_TCK")
@@ -185,9 +189,10 @@ def evidence_counts(evidence_dir, exec_marker, connect_ports, fork_parents):
 
 
 class Demarc(Tracer):
-    """`demarc run` with every telemetry feature on, its own state and evidence."""
+    """`demarc run` with every telemetry feature on (unless `telemetry` says
+    otherwise), its own state and evidence."""
 
-    def __init__(self, work, demarc, n):
+    def __init__(self, work, demarc, n, telemetry=""):
         self.dir = os.path.join(work, f"run{n}")
         os.makedirs(self.dir)
         config = os.path.join(self.dir, "demarc.yaml")
@@ -195,7 +200,7 @@ class Demarc(Tracer):
             f.write(f"agent:\n  state_dir: {self.dir}/state\n"
                     f"sinks:\n  directory:\n    path: {self.dir}/evidence\n"
                     f"posture:\n  scan_interval: 0s\n  rule_packs: [{REPO}/config/rules]\n"
-                    "telemetry:\n  udp_flow_interval: 5s\n")
+                    "telemetry:\n  udp_flow_interval: 5s\n" + telemetry)
         super().__init__("demarc", [demarc, "run", "--config", config, "--log-format", "plain"],
                          ready="posture scan")
 
@@ -253,6 +258,12 @@ def main():
                                             "hwm": status_kb(tracer.proc.pid, "VmHWM:")})
             rows[mode] = [("demarc run", ratios, b, t)]
             demarc_seen[mode] = seen
+        rows["syscall"] = []
+        for name, telemetry in (("demarc run", ""),
+                                ("demarc, no privilege", "  privilege_events: false\n")):
+            ratios, b, t, _ = paired(storm_bin, "syscall", SYSCALLS,
+                                     lambda i, tm=telemetry: Demarc(work, demarc, next(runs), tm))
+            rows["syscall"].append((name, ratios, b, t))
         for name, argv, mode, n in (("execsnoop", ["/usr/sbin/execsnoop"], "exec", EXECS),
                                     ("tcplife", ["/usr/sbin/tcplife"], "connect", CONNECTS)):
             if not os.path.exists(argv[0]):
@@ -286,10 +297,11 @@ def main():
               "of no tracer / tracer back to back; medians of the per-round ratios, with the "
               "middle half of them):")
         units = {"exec": "execs/s", "connect": "connections/s", "udp": "datagrams/s",
-                 "tcp-data": "messages/s"}
-        sizes = {"exec": EXECS, "connect": CONNECTS, "udp": DATAGRAMS, "tcp-data": MESSAGES}
+                 "tcp-data": "messages/s", "syscall": "calls/s"}
+        sizes = {"exec": EXECS, "connect": CONNECTS, "udp": DATAGRAMS, "tcp-data": MESSAGES,
+                 "syscall": SYSCALLS}
         targets = {"exec": 0.05, "connect": 0.10}
-        for mode in ("exec", "connect", "udp", "tcp-data"):
+        for mode in ("exec", "connect", "udp", "tcp-data", "syscall"):
             print(f"  {mode} storm ({sizes[mode]} operations a run):")
             for name, ratios, b, t in rows[mode]:
                 if ratios is None:
