@@ -4,7 +4,7 @@
 
 namespace demarc::evidence {
 
-void RecordBuffer::moveFrontCopy(const RecordBuffer& from, size_t n) {
+void RecordBuffer::appendCopy(const RecordBuffer& from, size_t n) {
   if (n == 0) return;
   const size_t base = bytes_.size();
   const size_t bytes = from.entries_[n - 1].end;
@@ -20,7 +20,7 @@ void RecordBuffer::moveFrontCopy(const RecordBuffer& from, size_t n) {
 void RecordBuffer::moveFront(size_t n, RecordBuffer& to) {
   n = std::min(n, size());
   if (n == 0) return;
-  to.moveFrontCopy(*this, n);
+  to.appendCopy(*this, n);
   const size_t bytes = entries_[n - 1].end;
   bytes_.erase(0, bytes);
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(n));

@@ -33,7 +33,7 @@ class RecordBuffer {
   // Moves the first n records to the end of `to`; the rest stay here.
   void moveFront(size_t n, RecordBuffer& to);
   // Appends copies of all of `from`'s records.
-  void addAll(const RecordBuffer& from) { moveFrontCopy(from, from.size()); }
+  void addAll(const RecordBuffer& from) { appendCopy(from, from.size()); }
   void clear() {
     bytes_.clear();
     entries_.clear();
@@ -56,7 +56,8 @@ class RecordBuffer {
   const std::vector<Entry>& entries() const { return entries_; }
 
  private:
-  void moveFrontCopy(const RecordBuffer& from, size_t n);
+  // Appends copies of the first n of `from`'s records.
+  void appendCopy(const RecordBuffer& from, size_t n);
 
   std::string bytes_;
   std::vector<Entry> entries_;
