@@ -154,10 +154,16 @@ static __always_inline void submit(void* e) {
   bpf_ringbuf_submit(e, flags);
 }
 
-static __always_inline void header(struct dm_header* h, __u32 type, __u32 tgid) {
+// `ktime`: when it happened, for a caller that has just read the clock (a
+// clock read is tens of ns in a VM, on paths run for every connection).
+static __always_inline void header_at(struct dm_header* h, __u32 type, __u32 tgid, __u64 ktime) {
   h->type = type;
   h->tgid = tgid;
-  h->ktime = bpf_ktime_get_boot_ns();
+  h->ktime = ktime;
+}
+
+static __always_inline void header(struct dm_header* h, __u32 type, __u32 tgid) {
+  header_at(h, type, tgid, bpf_ktime_get_boot_ns());
 }
 
 // The value of the nearest marked cgroup around the current task: its own,

@@ -94,14 +94,15 @@ static __always_inline void tcp_counts_of(const struct sock* sk, bool direct, bo
   }
 }
 
+// `ktime`: when the change happened.
 static __always_inline void emit_tcp(const struct sock* sk, __u16 family, __u32 kind,
-                                     const struct sock_owner* o, __u32 flags, __u16 hook,
-                                     bool direct) {
+                                     const struct sock_owner* o, __u32 flags, __u64 ktime,
+                                     __u16 hook, bool direct) {
   struct tcp_counts c = {};
   tcp_counts_of(sk, direct, kind == NET_TCP_CLOSE, &c);
   struct net_tcp_event* e = reserve(sizeof(*e), DM_EVENT_TCP);
   if (!e) return;
-  header(&e->h, DM_EVENT_TCP, o->tgid);
+  header_at(&e->h, DM_EVENT_TCP, o->tgid, ktime);
   e->kind = kind;
   e->pid = o->pid;
   e->uid = o->uid;
@@ -160,7 +161,7 @@ static __always_inline int on_tcp_state(const struct sock* sk, int old, int new,
     }
     struct listener_key lk = listener_of(sk, family, direct);
     if (bpf_map_update_elem(&tcp_listeners, &lk, &o, BPF_ANY) != 0) count(&drops, DM_EVENT_TCP);
-    emit_tcp(sk, family, NET_TCP_LISTEN, &o, 0, hook, direct);
+    emit_tcp(sk, family, NET_TCP_LISTEN, &o, 0, o.start_ktime, hook, direct);
     return 0;
   }
   if (old == TCP_LISTEN && new == TCP_CLOSE) {
@@ -175,7 +176,7 @@ static __always_inline int on_tcp_state(const struct sock* sk, int old, int new,
     if (!found) return 0;
     found->established = 1;
     o = *found;
-    emit_tcp(sk, family, NET_TCP_CONNECT, &o, 0, hook, direct);
+    emit_tcp(sk, family, NET_TCP_CONNECT, &o, 0, bpf_ktime_get_boot_ns(), hook, direct);
     return 0;
   }
   if (new == TCP_ESTABLISHED && old == TCP_SYN_RECV) {
@@ -187,7 +188,7 @@ static __always_inline int on_tcp_state(const struct sock* sk, int old, int new,
     o.established = 1;
     o.start_ktime = bpf_ktime_get_boot_ns();
     if (bpf_map_update_elem(&tcp_socks, &key, &o, BPF_ANY) != 0) count(&drops, DM_EVENT_TCP);
-    emit_tcp(sk, family, NET_TCP_ACCEPT, &o, 0, hook, direct);
+    emit_tcp(sk, family, NET_TCP_ACCEPT, &o, 0, o.start_ktime, hook, direct);
     return 0;
   }
   if (new == TCP_CLOSE) {
@@ -195,7 +196,8 @@ static __always_inline int on_tcp_state(const struct sock* sk, int old, int new,
     if (!found) return 0;
     o = *found;
     bpf_map_delete_elem(&tcp_socks, &key);
-    emit_tcp(sk, family, NET_TCP_CLOSE, &o, o.established ? 0 : NET_TCP_FAILED, hook, direct);
+    emit_tcp(sk, family, NET_TCP_CLOSE, &o, o.established ? 0 : NET_TCP_FAILED,
+             bpf_ktime_get_boot_ns(), hook, direct);
   }
   return 0;
 }
