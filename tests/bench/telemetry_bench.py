@@ -113,10 +113,31 @@ class Tracer:
                     raise RuntimeError(f"{self.name} exited: {err}")
                 err += line
         else:
-            time.sleep(2)  # BPF tools print nothing when ready; loading takes < 1 s
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.proc.stderr.read()}")
+            # libbpf-tools print nothing when ready; they set up their perf
+            # buffer (an epoll fd) after attaching their programs.
+            while not self.has_fd("anon_inode:[eventpoll]") and time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.proc.stderr.read()}")
+                time.sleep(0.05)
+            if not self.has_fd("anon_inode:[eventpoll]"):
+                self.proc.kill()
+                raise RuntimeError(f"{self.name} did not attach within 60 s")
+            time.sleep(0.2)
         return self
+
+    def has_fd(self, target):
+        fds = f"/proc/{self.proc.pid}/fd"
+        try:
+            names = os.listdir(fds)
+        except OSError:
+            return False
+        for name in names:
+            try:
+                if os.readlink(os.path.join(fds, name)) == target:
+                    return True
+            except OSError:
+                pass
+        return False
 
     def __exit__(self, *exc):
         self.proc.send_signal(signal.SIGINT if self.name != "demarc" else signal.SIGTERM)
@@ -283,8 +304,13 @@ def main():
             if not os.path.exists(argv[0]):
                 rows[mode].append((name, None, 0, 0))
                 continue
-            ratios, b, t, _ = paired(storm_bin, mode, n, lambda i, a=argv, nm=name: Tracer(nm, a))
-            rows[mode].append((name, ratios, b, t))
+            try:
+                ratios, b, t, _ = paired(storm_bin, mode, n,
+                                         lambda i, a=argv, nm=name: Tracer(nm, a))
+                rows[mode].append((name, ratios, b, t))
+            except RuntimeError as e:
+                rows[mode].append((name, None, 0, 0))
+                print(f"  ({name} unavailable: {e})")
         for syscall, mode, n in (("execve", "exec", EXECS), ("connect", "connect", CONNECTS)):
             name = f"auditd -S {syscall}"
             try:
