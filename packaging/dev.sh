@@ -51,24 +51,40 @@ mount_tracefs() {
 }
 
 run_fuzz() {
-  # The fuzz targets come from the test build (clang, -fsanitize=fuzzer-no-link).
-  echo "== fuzzing (tests/fuzz), ${DEMARC_FUZZ_SECONDS:-20}s per target =="
+  local seconds=${DEMARC_FUZZ_SECONDS:-20}
+  echo "== fuzzing (tests/fuzz), ${seconds}s per target, $jobs at a time =="
   local work
   work=$(mktemp -d)
-  for name in config batch units posture rules; do
-    mkdir -p "$work/$name"
-    # Leaks are the ctest run's job (LeakSanitizer there); here a bounded run
-    # that fails on any crash, hang (-timeout) or sanitizer report.
-    if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 timeout -s KILL $(( ${DEMARC_FUZZ_SECONDS:-20} + 60 )) \
-          "$top/build/test/tests/fuzz/fuzz_$name" -max_total_time="${DEMARC_FUZZ_SECONDS:-20}" \
-          -timeout=10 -rss_limit_mb=2048 "$work/$name" "$top/tests/fuzz/corpus/$name" \
-          >"$work/$name.log" 2>&1); then
-      tail -40 "$work/$name.log"
-      echo "fuzz_$name FAILED; the input that broke it is in $work (crash-*, timeout-*, oom-*)" >&2
-      return 1
-    fi
-    grep -E '^Done' "$work/$name.log" | sed "s/^/  fuzz_$name: /"
+  local -a names=(config batch units posture rules) wave=()
+  local i name failed=0
+  # Each target runs on one core for its full time: as many side by side as
+  # there are cores.
+  for ((i = 0; i < ${#names[@]}; i += jobs)); do
+    wave=("${names[@]:i:jobs}")
+    for name in "${wave[@]}"; do
+      mkdir -p "$work/$name"
+      {
+        local rc=0
+        (cd "$work" && ASAN_OPTIONS=detect_leaks=0 timeout -s KILL $((seconds + 60)) \
+          "$top/build/test/tests/fuzz/fuzz_$name" -max_total_time="$seconds" \
+          -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$work/$name." \
+          "$work/$name" "$top/tests/fuzz/corpus/$name" >"$work/$name.log" 2>&1) || rc=$?
+        echo "$rc" >"$work/$name.rc"
+      } &
+    done
+    wait
+    for name in "${wave[@]}"; do
+      if [[ $(cat "$work/$name.rc") != 0 ]]; then
+        tail -40 "$work/$name.log"
+        echo "fuzz_$name FAILED; the input that broke it is in $work ($name.crash-*," \
+          "$name.timeout-*, $name.oom-*)" >&2
+        failed=1
+      else
+        grep -E '^Done' "$work/$name.log" | sed "s/^/  fuzz_$name: /"
+      fi
+    done
   done
+  [[ $failed == 0 ]] || return 1
   rm -rf "$work"
 }
 

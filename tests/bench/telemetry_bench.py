@@ -37,7 +37,8 @@ import sys
 import tempfile
 import time
 
-ROUNDS = 5
+# The other tracers and the storms without a target: for comparison.
+ROUNDS = 3
 # demarc's own ratios scatter by several points from round to round on a
 # shared VM (an A/A run of the connect storm against itself, baselines either
 # side: sd ~6%; against one baseline before: ~8%): more rounds for the numbers
@@ -235,7 +236,7 @@ class Demarc(Tracer):
 
     def __enter__(self):
         super().__enter__()
-        time.sleep(0.5)  # past the start-up scan's tail
+        time.sleep(0.25)  # past the start-up scan's tail
         return self
 
 
