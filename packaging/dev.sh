@@ -51,6 +51,9 @@ mount_tracefs() {
 }
 
 run_fuzz() {
+  # The fuzz targets come from the test build (clang, -fsanitize=fuzzer-no-link).
+  # Leaks are the ctest run's job (LeakSanitizer there); here a bounded run
+  # that fails on any crash, hang (-timeout) or sanitizer report.
   local seconds=${DEMARC_FUZZ_SECONDS:-20}
   echo "== fuzzing (tests/fuzz), ${seconds}s per target, $jobs at a time =="
   local work

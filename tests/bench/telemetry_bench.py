@@ -116,13 +116,13 @@ class Tracer:
         else:
             # libbpf-tools print nothing when ready; they set up their perf
             # buffer (an epoll fd) after attaching their programs.
-            while not self.has_fd("anon_inode:[eventpoll]") and time.monotonic() < deadline:
+            while not self.has_fd("anon_inode:[eventpoll]"):
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"{self.name} exited: {self.proc.stderr.read()}")
+                if time.monotonic() > deadline:
+                    self.proc.kill()
+                    raise RuntimeError(f"{self.name} did not attach within 60 s")
                 time.sleep(0.05)
-            if not self.has_fd("anon_inode:[eventpoll]"):
-                self.proc.kill()
-                raise RuntimeError(f"{self.name} did not attach within 60 s")
             time.sleep(0.2)
         return self
 
