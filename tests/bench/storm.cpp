@@ -27,8 +27,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
+// Prints the one-line result for n operations done since `start`.
+int report(long n, Clock::time_point start) {
+  double s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
+  return 0;
 }
 
 int execStorm(long n) {
@@ -44,9 +47,7 @@ int execStorm(long n) {
     int status = 0;
     if (pid < 0 || ::waitpid(pid, &status, 0) != pid || status != 0) return 1;
   }
-  double s = seconds(start);
-  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
-  return 0;
+  return report(n, start);
 }
 
 // A socket bound to an ephemeral loopback port; its address in addr.
@@ -89,9 +90,7 @@ int connectStorm(long n) {
     ::close(c);
     ::close(a);
   }
-  double s = seconds(start);
-  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
-  return 0;
+  return report(n, start);
 }
 
 int udpStorm(long n) {
@@ -110,9 +109,7 @@ int udpStorm(long n) {
       return 1;
     }
   }
-  double s = seconds(start);
-  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
-  return 0;
+  return report(n, start);
 }
 
 int tcpDataStorm(long n) {
@@ -136,19 +133,16 @@ int tcpDataStorm(long n) {
       return 1;
     }
   }
-  double s = seconds(start);
+  int rc = report(n, start);  // the closes are not part of the storm
   ::close(c);
   ::close(a);
-  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
-  return 0;
+  return rc;
 }
 
 int syscallStorm(long n) {
   auto start = Clock::now();
   for (long i = 0; i < n; ++i) ::syscall(SYS_getppid);
-  double s = seconds(start);
-  std::printf("%ld %.6f %.1f\n", n, s, static_cast<double>(n) / s);
-  return 0;
+  return report(n, start);
 }
 
 int pacedForks(long rate, long secs) {
@@ -164,9 +158,7 @@ int pacedForks(long rate, long secs) {
     ::waitpid(pid, nullptr, 0);
     ++done;
   }
-  double s = seconds(start);
-  std::printf("%ld %.6f %.1f\n", done, s, static_cast<double>(done) / s);
-  return 0;
+  return report(done, start);
 }
 
 }  // namespace

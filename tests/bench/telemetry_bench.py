@@ -174,21 +174,25 @@ class Auditd:
         self.proc.wait(timeout=30)
 
 
+def evidence_lines(evidence_dir):
+    """Every line of every file under a sink directory."""
+    for path in glob.glob(os.path.join(evidence_dir, "**", "*"), recursive=True):
+        if os.path.isfile(path):
+            with open(path, errors="replace") as f:
+                yield from f
+
+
 def udp_flow_packets(evidence_dir, port):
     """Datagrams to and at `port` in the sealed UDP flow records."""
     sent = received = 0
-    for path in glob.glob(os.path.join(evidence_dir, "**", "*"), recursive=True):
-        if not os.path.isfile(path):
+    for line in evidence_lines(evidence_dir):
+        if '"network"' not in line or "KIND_FLOW" not in line:
             continue
-        with open(path, errors="replace") as f:
-            for line in f:
-                if '"network"' not in line or "KIND_FLOW" not in line:
-                    continue
-                rec = json.loads(line)["network"]
-                if rec.get("remote_port") == port:
-                    sent += int(rec.get("packets_sent", 0))
-                if rec.get("local_port") == port:
-                    received += int(rec.get("packets_received", 0))
+        rec = json.loads(line)["network"]
+        if rec.get("remote_port") == port:
+            sent += int(rec.get("packets_sent", 0))
+        if rec.get("local_port") == port:
+            received += int(rec.get("packets_received", 0))
     return sent, received
 
 
@@ -196,25 +200,21 @@ def evidence_counts(evidence_dir, exec_marker, connect_ports, fork_parents):
     """Counts the storm's records in sealed evidence, and all drops."""
     execs = connects = forks = 0
     drops = {}
-    for path in glob.glob(os.path.join(evidence_dir, "**", "*"), recursive=True):
-        if not os.path.isfile(path):
+    for line in evidence_lines(evidence_dir):
+        if '"header"' in line:
+            for key, value in json.loads(line).get("header", {}).get("drops", {}).items():
+                drops[key] = drops.get(key, 0) + int(value)
             continue
-        with open(path, errors="replace") as f:
-            for line in f:
-                if '"header"' in line:
-                    for key, value in json.loads(line).get("header", {}).get("drops", {}).items():
-                        drops[key] = drops.get(key, 0) + int(value)
-                    continue
-                if '"process"' in line and exec_marker in line and "KIND_EXEC" in line:
-                    execs += 1
-                elif '"network"' in line and "KIND_CONNECT" in line:
-                    rec = json.loads(line)["network"]
-                    if rec.get("remote_port") in connect_ports:
-                        connects += 1
-                elif '"process"' in line and "KIND_FORK" in line:
-                    rec = json.loads(line)["process"]
-                    if rec.get("ppid") in fork_parents:
-                        forks += 1
+        if '"process"' in line and exec_marker in line and "KIND_EXEC" in line:
+            execs += 1
+        elif '"network"' in line and "KIND_CONNECT" in line:
+            rec = json.loads(line)["network"]
+            if rec.get("remote_port") in connect_ports:
+                connects += 1
+        elif '"process"' in line and "KIND_FORK" in line:
+            rec = json.loads(line)["process"]
+            if rec.get("ppid") in fork_parents:
+                forks += 1
     return execs, connects, forks, drops
 
 
