@@ -38,6 +38,9 @@ packages=(
   # Security Guide and debootstrap for the hardening comparison
   iproute2 apt nftables iptables util-linux python3-yaml
   openscap-scanner ssg-debian ssg-debderived debootstrap
+  # the test run builds the benchmarks' release build beside the tests at the
+  # lowest priority (renice, ionice: util-linux) and stops it on failure (pkill)
+  procps
   # botocore signs the same requests as the SigV4 tests, their oracle, and
   # checks every signature in the AWS fakes; openssl makes and serves the
   # certificate of the TLS verification test; the AWS CLI reads back what
