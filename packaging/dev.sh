@@ -64,12 +64,13 @@ run_fuzz() {
   echo "== fuzzing (tests/fuzz), ${seconds}s per target, $jobs at a time =="
   local work
   work=$(mktemp -d)
-  local -a names=(config batch units posture rules) wave=()
+  local -a names=(config batch units posture rules) wave=() pids=()
   local i name failed=0
   # Each target runs on one core for its full time: as many side by side as
   # there are cores.
   for ((i = 0; i < ${#names[@]}; i += jobs)); do
     wave=("${names[@]:i:jobs}")
+    pids=()
     for name in "${wave[@]}"; do
       mkdir -p "$work/$name"
       {
@@ -80,8 +81,10 @@ run_fuzz() {
           "$work/$name" "$top/tests/fuzz/corpus/$name" >"$work/$name.log" 2>&1) || rc=$?
         echo "$rc" >"$work/$name.rc"
       } &
+      pids+=($!)
     done
-    wait
+    # Only this wave: the release build may be running in the background.
+    wait "${pids[@]}"
     for name in "${wave[@]}"; do
       if [[ $(cat "$work/$name.rc") != 0 ]]; then
         tail -40 "$work/$name.log"
@@ -135,7 +138,7 @@ case "$cmd" in
     (renice -n 19 -p "$BASHPID" >/dev/null && ionice -c 3 -p "$BASHPID" &&
       release_build "${bench_targets[@]}") >"$release_log" 2>&1 &
     release_pid=$!
-    trap 'pkill -P "$release_pid" 2>/dev/null; kill "$release_pid" 2>/dev/null || true' EXIT
+    trap 'pkill -P "$release_pid" || true; kill "$release_pid" 2>/dev/null || true' EXIT
     ctest --test-dir build/test -j "$jobs" --output-on-failure --timeout 900 | tee "$ctest_log"
     echo "== ctest done after ${SECONDS}s =="
     run_fuzz

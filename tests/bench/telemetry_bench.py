@@ -12,10 +12,11 @@
 each under `demarc run` (every telemetry feature on; the last two show what
 the UDP flow hooks, which run on every send and receive of every socket,
 cost), and exec and connect also under libbpf-tools' execsnoop / tcplife and
-auditd with a rule on execve / connect, against no tracer: each run with the
-tracer (started and stopped each round) between two runs without, and the
-median of the per-round ratios (traced / mean of the runs either side), so
-the drift of a shared machine cancels out.
+auditd with a rule on execve / connect, against no tracer: each round runs
+with the tracer (started and stopped each round) between runs without, and
+the median of the per-round ratios (traced / mean of the runs either side)
+is reported, so the drift of a shared machine cancels out. demarc's exec and
+connect rounds hold three storms each, the rest one.
 Under demarc it also checks that every storm event was recorded (and none
 dropped), prints the agent's CPU time per 1,000 events and its peak RSS,
 and runs a paced fork storm at 10,000 events per second for a few seconds.
@@ -40,11 +41,14 @@ import time
 # The other tracers and the storms without a target: for comparison.
 ROUNDS = 3
 # demarc's own ratios scatter by several points from round to round on a
-# shared VM (an A/A run of the connect storm against itself, baselines either
-# side: sd ~6%; against one baseline before: ~8%): more rounds for the numbers
-# the targets are checked on, most for the connect storm, whose target is the
-# closest to what it measures.
-DEMARC_ROUNDS = {"exec": 13, "connect": 21}
+# shared VM (an A/A run of the connect storm against itself, one run either
+# side: sd ~6%; against one run before: ~8%; a storm's own rate, ~5%): for
+# the numbers the targets are checked on, more rounds of several storms
+# each. Most of a round's time is demarc starting and stopping (~1.5 s), so
+# three storms in each tracer, against three either side, halve the
+# variance of a ratio for ~45% more time a round.
+DEMARC_ROUNDS = {"exec": 7, "connect": 15}
+DEMARC_RUNS = 3
 # After a tracer has exited, before the next baseline: the kernel frees some
 # of what it held (programs, maps, the ring) after RCU grace periods, and a
 # baseline slowed by that would flatter the tracer. (Detaching itself is not
@@ -55,7 +59,10 @@ EXECS = 1000
 CONNECTS = 5000
 DATAGRAMS, MESSAGES = 100000, 50000
 SYSCALLS = 2000000
-PACED_RATE, PACED_SECONDS = 5000, 5  # fork + exit: 10,000 events per second
+# fork + exit: 11,000 events per second asked for, 10,000 needed: the
+# generators fall a few percent behind on a slow day.
+PACED_RATE, PACED_SECONDS = 5500, 5
+PACED_NEEDED = 10000
 PACERS = 2  # processes sharing the paced rate
 TICK = os.sysconf("SC_CLK_TCK")
 REPO = os.path.abspath(__file__).rsplit("/tests/", 1)[0]
@@ -240,26 +247,30 @@ class Demarc(Tracer):
         return self
 
 
-def paired(storm_bin, mode, n, make_tracer, measure=None, rounds=ROUNDS):
-    """Rounds of a traced run between two runs without a tracer (each
-    baseline shared with the next round): the ratio of each traced run to
-    the mean of the baselines either side is immune to slow drift in the
-    machine's speed, and to a straight-line change across the round.
-    Returns the ratios, the median rates, and what `measure` saw inside each
-    tracer."""
+def paired(storm_bin, mode, n, make_tracer, measure=None, rounds=ROUNDS, runs=1):
+    """Rounds of `runs` traced runs between as many runs without a tracer
+    either side (each side shared with the next round): the ratio of the
+    traced runs' mean rate to the mean of the runs either side is immune to
+    slow drift in the machine's speed, and to a straight-line change across
+    the round. Returns the ratios, the median rates, and what `measure` saw
+    inside each tracer (given the storms' ports)."""
+    def storms():
+        out = [storm(storm_bin, mode, n) for _ in range(runs)]
+        return [rate for rate, _ in out], [port for _, port in out]
+
     ratios, base, traced, seen = [], [], [], []
-    before, _ = storm(storm_bin, mode, n)
+    before, _ = storms()
     for i in range(rounds):
         with make_tracer(i) as tracer:
             marks = (cpu_ticks(tracer.proc.pid), irq_work_interrupts())
-            t, port = storm(storm_bin, mode, n)
+            t, ports = storms()
             if measure:
-                seen.append(measure(tracer, marks, port))
+                seen.append(measure(tracer, marks, ports))
         time.sleep(SETTLE)
-        after, _ = storm(storm_bin, mode, n)
-        ratios.append(t / ((before + after) / 2))
-        base.append(before)
-        traced.append(t)
+        after, _ = storms()
+        ratios.append(statistics.mean(t) / statistics.mean(before + after))
+        base += before
+        traced += t
         before = after
     return ratios, statistics.median(base), statistics.median(traced), seen
 
@@ -275,22 +286,23 @@ def main():
         rows = {"exec": [], "connect": []}
         demarc_seen = {"exec": [], "connect": []}
         for mode, n, events_per_op in (("exec", EXECS, 3), ("connect", CONNECTS, 4)):
-            def measure(tracer, marks, port, mode=mode, n=n, per=events_per_op):
+            def measure(tracer, marks, ports, mode=mode, n=n, per=events_per_op):
                 cpu_ms = (cpu_ticks(tracer.proc.pid) - marks[0]) * 1000.0 / TICK
                 wakeups = irq_work_interrupts() - marks[1]
-                return {"cpu_ms_per_1000": cpu_ms / (n * per / 1000), "port": port,
-                        "wakeups_per_1000": wakeups / (n * per / 1000),
+                thousands = n * len(ports) * per / 1000
+                return {"cpu_ms_per_1000": cpu_ms / thousands, "ports": set(ports),
+                        "wakeups_per_1000": wakeups / thousands,
                         "dir": tracer.dir, "hwm": status_kb(tracer.proc.pid, "VmHWM:")}
             ratios, b, t, seen = paired(storm_bin, mode, n,
                                         lambda i: Demarc(work, demarc, next(runs)), measure,
-                                        rounds=DEMARC_ROUNDS[mode])
+                                        rounds=DEMARC_ROUNDS[mode], runs=DEMARC_RUNS)
             rows[mode].append(("demarc run", ratios, b, t))
             demarc_seen[mode] = seen
         for mode, n in (("udp", DATAGRAMS), ("tcp-data", MESSAGES)):
             ratios, b, t, seen = paired(storm_bin, mode, n,
                                         lambda i: Demarc(work, demarc, next(runs)),
-                                        lambda tracer, marks, port: {
-                                            "dir": tracer.dir, "port": port,
+                                        lambda tracer, marks, ports: {
+                                            "dir": tracer.dir, "port": ports[0],
                                             "hwm": status_kb(tracer.proc.pid, "VmHWM:")})
             rows[mode] = [("demarc run", ratios, b, t)]
             demarc_seen[mode] = seen
@@ -335,9 +347,9 @@ def main():
                                                    {p.pid for p in pacers})
 
         print(f"telemetry overhead ({DEMARC_ROUNDS['exec']} exec and {DEMARC_ROUNDS['connect']} "
-              f"connect rounds for demarc, {ROUNDS} for the rest, of a traced run between two "
-              "untraced ones; medians of the per-round ratios, with the "
-              "middle half of them):")
+              f"connect rounds for demarc of {DEMARC_RUNS} traced runs between {DEMARC_RUNS} "
+              f"untraced ones either side, {ROUNDS} rounds of one for the rest; medians of the "
+              "per-round ratios, with the middle half of them):")
         units = {"exec": "execs/s", "connect": "connections/s", "udp": "datagrams/s",
                  "tcp-data": "messages/s", "syscall": "calls/s"}
         sizes = {"exec": EXECS, "connect": CONNECTS, "udp": DATAGRAMS, "tcp-data": MESSAGES,
@@ -364,12 +376,13 @@ def main():
         for mode, marker in (("exec", "demarc-bench-marker"), ("connect", None)):
             for s in demarc_seen[mode]:
                 e, c, _, d = evidence_counts(os.path.join(s["dir"], "evidence"),
-                                             marker or "\0", {s["port"]}, set())
+                                             marker or "\0", s["ports"], set())
                 execs += e
                 connects += c
                 for k, v in d.items():
                     drops[k] = drops.get(k, 0) + v
-        want_e, want_c = DEMARC_ROUNDS["exec"] * EXECS, DEMARC_ROUNDS["connect"] * CONNECTS
+        want_e = DEMARC_ROUNDS["exec"] * DEMARC_RUNS * EXECS
+        want_c = DEMARC_ROUNDS["connect"] * DEMARC_RUNS * CONNECTS
         print(f"  recorded under demarc run: {execs} of {want_e} storm execs, {connects} of "
               f"{want_c} storm connects, drops {sum(drops.values())} {drops or ''}: "
               f"{'every event' if (execs, connects) == (want_e, want_c) and not drops else 'MISSED'}")
@@ -380,11 +393,12 @@ def main():
         print(f"  UDP flows sealed under demarc run: {sent} of {want} storm datagrams sent, "
               f"{received} of {want} received: {'every datagram' if sent == received == want else 'MISSED'}")
         paced_events = 2 * paced_rate
-        ok = forks == paced_forks and not paced_drops and paced_events >= 9900
+        fast_enough = paced_events >= PACED_NEEDED
+        ok = forks == paced_forks and not paced_drops and fast_enough
         print(f"  paced fork storm: {paced_rate:.0f} forks/s for {PACED_SECONDS} s "
               f"({paced_events:.0f} events/s): {forks} of {paced_forks} forks recorded, "
               f"drops {sum(paced_drops.values())}: {'met' if ok else 'MISSED'}"
-              f"{'' if paced_events >= 9900 else ' (the generator fell short of 10,000 events/s)'}")
+              f"{'' if fast_enough else f' (the generator fell short of {PACED_NEEDED} events/s)'}")
         for mode in ("exec", "connect"):
             cpu = statistics.median(s["cpu_ms_per_1000"] for s in demarc_seen[mode])
             wakeups = statistics.median(s["wakeups_per_1000"] for s in demarc_seen[mode])
