@@ -45,8 +45,9 @@ ROUNDS = 3
 # side: sd ~6%; against one run before: ~8%; a storm's own rate, ~5%): for
 # the numbers the targets are checked on, more rounds of several storms
 # each. Most of a round's time is demarc starting and stopping (~1.5 s), so
-# three storms in each tracer, against three either side, halve the
-# variance of a ratio for ~45% more time a round.
+# three storms in each tracer, against three either side, cut the variance
+# of a ratio to a third (for storms that scatter independently) for ~45%
+# more time a round.
 DEMARC_ROUNDS = {"exec": 7, "connect": 15}
 DEMARC_RUNS = 3
 # After a tracer has exited, before the next baseline: the kernel frees some
