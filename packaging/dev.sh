@@ -40,7 +40,7 @@ configure() {  # configure DIR [cmake args...]
 
 release_build() {
   # -g1: function names and line tables (backtraces, perf) without the full
-  # debug info, which is a third of GCC's compile time here.
+  # debug info, which took a quarter of GCC's compile time here.
   configure build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
