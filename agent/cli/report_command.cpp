@@ -43,10 +43,11 @@ class AcceptedRecords : public evidence::EvidenceConsumer {
       changed_.push_back(name);
       return;
     }
-    v1::Record record;
+    evidence::DecodedRecords decoded(view->lines);
     v1::BatchHeader header;
-    for (size_t i = 0; i < view->lines.size(); ++i) {
-      if (!evidence::parseJson(view->lines[i], record).ok()) continue;
+    for (size_t i = 0; i < decoded.size(); ++i) {
+      if (decoded.record(i) == nullptr) continue;
+      const v1::Record& record = *decoded.record(i);
       if (i == 0) {
         if (!record.has_header()) return;
         header = record.header();

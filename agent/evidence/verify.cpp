@@ -163,30 +163,32 @@ void Verifier::add(const std::string& name, std::string_view bytes) {
   // Read the records only when the payload is the sealed one; a modified
   // payload is already named and its contents prove nothing.
   if (payload_intact) {
+    std::span<const std::string_view> lines(view->lines);
+    DecodedRecords decoded(lines.empty() ? lines : lines.subspan(1));
     for (size_t i = 1; i < view->lines.size(); ++i) {
-      auto record = decodeRecord(view->lines[i]);
-      if (!record.ok()) {
+      if (decoded.record(i - 1) == nullptr) {
         b.defects.push_back(makeDefect("malformed_batch",
                                        "batch " + std::to_string(seq) + " line " +
-                                           std::to_string(i + 1) + ": " + record.error().message(),
+                                           std::to_string(i + 1) + ": " + decoded.error(i - 1),
                                        name, seq));
         continue;
       }
+      const v1::Record& record = *decoded.record(i - 1);
       ++b.records;
-      if (record->has_enrollment()) {
-        const v1::Enrollment& e = record->enrollment();
+      if (record.has_enrollment()) {
+        const v1::Enrollment& e = record.enrollment();
         auto raw = base64Decode(e.public_key());
         if (raw && raw->size() == 32 && keyIdOf(*raw) == e.key_id()) {
           known_keys_.emplace(e.key_id(), *raw);
           b.enrollments.push_back(e);
         }
-      } else if (record->has_heartbeat()) {
-        const v1::Heartbeat& h = record->heartbeat();
+      } else if (record.has_heartbeat()) {
+        const v1::Heartbeat& h = record.heartbeat();
         if (h.state() == v1::Heartbeat::STATE_STOPPING) b.stopped = true;
         b.heartbeat_interval_ms = std::max<uint64_t>(b.heartbeat_interval_ms, h.interval_ms());
-      } else if (record->has_gap()) {
-        b.gaps.push_back(record->gap());
-      } else if (record->has_synthetic()) {
+      } else if (record.has_gap()) {
+        b.gaps.push_back(record.gap());
+      } else if (record.has_synthetic()) {
         ++b.synthetic;
       }
     }

@@ -1,10 +1,12 @@
 #include "agent/report/timeline.h"
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 
 #include "agent/core/units.h"
 #include "agent/evidence/codec.h"
+#include "agent/evidence/json.h"
 #include "agent/report/html.h"
 #include "agent/report/posture_report.h"
 
@@ -243,11 +245,44 @@ json Timeline::processJson(const Process& p) const {
 }
 
 json Timeline::connectionJson(const Connection& c) const {
-  return {{"time", formatTime(c.time)},         {"kind", text(c.kind)},
-          {"protocol", text(c.protocol)},       {"local_address", text(c.local)},
-          {"local_port", c.local_port},         {"remote_address", text(c.remote)},
-          {"remote_port", c.remote_port},       {"bytes_sent", c.bytes_sent},
-          {"bytes_received", c.bytes_received}, {"failed", c.failed}};
+  std::string line;
+  appendConnectionJson(c, line);
+  return json::parse(line, nullptr, false);
+}
+
+// Written directly, not built as a JSON object (a map node and a string per
+// key): a timeline can hold millions of connections, and building them took
+// a third of `demarc timeline --json`. Keys in sorted order, as the other
+// objects print theirs.
+void Timeline::appendConnectionJson(const Connection& c, std::string& out) const {
+  auto key = [&out](std::string_view name) {
+    out += out.back() == '{' ? "\"" : ",\"";
+    out += name;
+    out += "\":";
+  };
+  auto number = [&](std::string_view name, uint64_t v) {
+    key(name);
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof(digits), v).ptr;
+    out.append(digits, end);
+  };
+  auto string = [&](std::string_view name, std::string_view v) {
+    key(name);
+    evidence::appendJsonString(v, out);
+  };
+  out += '{';
+  number("bytes_received", c.bytes_received);
+  number("bytes_sent", c.bytes_sent);
+  key("failed");
+  out += c.failed ? "true" : "false";
+  string("kind", text(c.kind));
+  string("local_address", text(c.local));
+  number("local_port", c.local_port);
+  string("protocol", text(c.protocol));
+  string("remote_address", text(c.remote));
+  number("remote_port", c.remote_port);
+  string("time", formatTime(c.time));
+  out += '}';
 }
 
 json Timeline::headJson() const {
@@ -298,12 +333,18 @@ void Timeline::writeJson(std::ostream& out) const {
     proc.pop_back();
     out << (first ? "\n" : ",\n") << proc << ",\"connections\":[";
     first = false;
+    std::string chunk;
     bool first_connection = true;
     for (const Connection& c : p->connections) {
-      out << (first_connection ? "" : ",") << connectionJson(c).dump(-1, ' ', false, kReplace);
+      if (!first_connection) chunk += ',';
       first_connection = false;
+      appendConnectionJson(c, chunk);
+      if (chunk.size() >= (64u << 10)) {
+        out << chunk;
+        chunk.clear();
+      }
     }
-    out << "]}";
+    out << chunk << "]}";
   }
   out << "\n]}\n";
 }

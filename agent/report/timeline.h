@@ -96,6 +96,7 @@ class Timeline {
   nlohmann::json headJson() const;
   nlohmann::json processJson(const Process& p) const;  // without its connections
   nlohmann::json connectionJson(const Connection& c) const;
+  void appendConnectionJson(const Connection& c, std::string& out) const;
 
   Filter filter_;
   std::map<std::string, Process> processes_;  // by exec id

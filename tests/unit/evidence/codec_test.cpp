@@ -30,6 +30,34 @@ TEST(Codec, DecodeRejectsGarbageButToleratesNewFields) {
   EXPECT_TRUE(future->has_heartbeat());
 }
 
+TEST(Codec, ManyLinesDecodeInOrderWithTheirErrorsWhereTheyAre) {
+  // Enough lines for several threads; a bad line in each thread's share.
+  std::vector<std::string> text;
+  for (int i = 0; i < 5000; ++i) {
+    if (i % 1250 == 7) {
+      text.push_back("{\"finding\":{\"rule_id\":" + std::to_string(i));  // cut short
+      continue;
+    }
+    v1::Record r;
+    r.mutable_finding()->set_rule_id("rule." + std::to_string(i));
+    text.push_back(encodeRecord(r));
+  }
+  std::vector<std::string_view> lines(text.begin(), text.end());
+  DecodedRecords decoded(lines);
+  ASSERT_EQ(decoded.size(), lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i % 1250 == 7) {
+      EXPECT_EQ(decoded.record(i), nullptr) << i;
+      EXPECT_EQ(decoded.error(i), decodeRecord(lines[i]).error().message()) << i;
+      continue;
+    }
+    ASSERT_NE(decoded.record(i), nullptr) << i << ": " << decoded.error(i);
+    EXPECT_EQ(decoded.record(i)->finding().rule_id(), "rule." + std::to_string(i));
+    EXPECT_TRUE(decoded.error(i).empty());
+  }
+  EXPECT_EQ(DecodedRecords({}).size(), 0u);
+}
+
 TEST(Codec, SplitsPayloadFromSeal) {
   auto view = splitBatch("h\na\nb\nseal\n");
   ASSERT_TRUE(view.ok());
