@@ -45,10 +45,11 @@ ROUNDS = 3
 # side: sd ~6%; against one run before: ~8%; a storm's own rate, ~5%): for
 # the numbers the targets are checked on, more rounds of several storms
 # each. Most of a round's time is demarc starting and stopping (~1.5 s), so
-# three storms in each tracer, against three either side, cut the variance
-# of a ratio to a third (for storms that scatter independently) for ~45%
-# more time a round.
-DEMARC_ROUNDS = {"exec": 7, "connect": 15}
+# three storms in each tracer, against three either side, cut the sd of a
+# connect round's ratio from 7.8% to 2.8% (40 rounds each) for ~45% more
+# time a round. The connect storm, whose target is closest to what it costs
+# (8.5% +- 0.9 over 40 rounds), gets the most.
+DEMARC_ROUNDS = {"exec": 7, "connect": 21}
 DEMARC_RUNS = 3
 # After a tracer has exited, before the next baseline: the kernel frees some
 # of what it held (programs, maps, the ring) after RCU grace periods, and a
