@@ -46,7 +46,7 @@ ROUNDS = 3
 # the numbers the targets are checked on, more rounds of several storms
 # each. Most of a round's time is demarc starting and stopping (~1.5 s), so
 # three storms in each tracer, against three either side, cut the sd of a
-# connect round's ratio from 7.8% to 2.8% (40 rounds each) for ~45% more
+# connect round's ratio from 7.8% (80 rounds) to 2.8% (40) for ~45% more
 # time a round. The connect storm, whose target is closest to what it costs
 # (8.5% +- 0.9 over 40 rounds), gets the most.
 DEMARC_ROUNDS = {"exec": 7, "connect": 21}
