@@ -14,6 +14,10 @@ const volatile __u32 rate_limit = 0;    // events per second, per CPU and type; 
 // large batches instead of once per event; when quiet, it reads on its
 // poll timeout. 0: wake on every event.
 const volatile __u64 wakeup_bytes = 0;
+// Whether tracing programs have bpf_get_current_ancestor_cgroup_id (not on
+// 5.10): without it, the cgroup filters read the ancestors' ids from the
+// task's cgroup (cgroup_mark).
+const volatile bool ancestor_cgroup_helper = true;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -166,15 +170,48 @@ static __always_inline void header(struct dm_header* h, __u32 type, __u32 tgid) 
   header_at(h, type, tgid, bpf_ktime_get_boot_ns());
 }
 
+// struct cgroup before Linux 6.0: its depth and its ancestors' ids by
+// level, which is what bpf_get_current_ancestor_cgroup_id reads (6.0 keeps
+// pointers to the ancestors instead).
+struct cgroup___ancestor_ids {
+  int level;
+  __u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
 // The value of the nearest marked cgroup around the current task: its own,
 // then its ancestors from the closest up (0: none).
 static __always_inline __u8 cgroup_mark(void) {
   __u64 id = bpf_get_current_cgroup_id();
   __u8* mark = bpf_map_lookup_elem(&filter_cgroup, &id);
   if (mark) return *mark;
+  struct cgroup___ancestor_ids* cgroup = 0;
+  int own_level = 0;
+  if (!ancestor_cgroup_helper) {
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    cgroup = (struct cgroup___ancestor_ids*)BPF_CORE_READ(task, cgroups, dfl_cgrp);
+    own_level = BPF_CORE_READ(cgroup, level);
+  }
 #pragma unroll
   for (int level = DM_CGROUP_LEVELS - 1; level >= 0; --level) {
-    id = bpf_get_current_ancestor_cgroup_id(level);
+    if (ancestor_cgroup_helper) {
+      id = bpf_get_current_ancestor_cgroup_id(level);
+    } else {
+      id = 0;
+      if (level <= own_level) {
+        if (bpf_core_field_exists(cgroup->ancestor_ids)) {
+          bpf_probe_read_kernel(
+              &id, sizeof(id),
+              (char*)cgroup + bpf_core_field_offset(struct cgroup___ancestor_ids, ancestor_ids) +
+                  level * sizeof(__u64));
+        } else {  // 6.0 and later: pointers to the ancestors
+          struct cgroup* ancestor = 0;
+          bpf_probe_read_kernel(&ancestor, sizeof(ancestor),
+                                (char*)cgroup + bpf_core_field_offset(struct cgroup, ancestors) +
+                                    level * sizeof(ancestor));
+          if (ancestor) id = BPF_CORE_READ(ancestor, kn, id);
+        }
+      }
+    }
     if (id == 0) continue;
     mark = bpf_map_lookup_elem(&filter_cgroup, &id);
     if (mark) return *mark;

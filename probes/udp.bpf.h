@@ -10,6 +10,8 @@
 // send and receive calls. The flow maps are double-buffered: user space
 // flips udp_active and drains the other map, so no count is lost to the
 // read. The cgroup hooks return 1 always: they never refuse a call.
+// Kernels before 6.3 lack the length tracepoints: there the fexit programs
+// at the end count the same at the UDP send and receive functions.
 // Included by telemetry.bpf.c.
 #ifndef DEMARC_PROBES_UDP_BPF_H
 #define DEMARC_PROBES_UDP_BPF_H
@@ -80,28 +82,21 @@ int udp_recvmsg4(struct bpf_sock_addr* ctx) { return remember_peer(ctx, false); 
 SEC("cgroup/recvmsg6")
 int udp_recvmsg6(struct bpf_sock_addr* ctx) { return remember_peer(ctx, true); }
 
-static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
-  if (ret < 0) return 0;
-  // Runs for every send and receive of every socket: the socket is read
-  // with plain loads (tp_btf), and all but UDP leave at once.
-  if (sk->sk_protocol != DM_IPPROTO_UDP) return 0;
-  __u16 family = sk->__sk_common.skc_family;
-  if (family != DM_AF_INET && family != DM_AF_INET6) return 0;
-  struct udp_peer* peer = bpf_sk_storage_get(&udp_peers, sk, 0, 0);
-  if (current_ignored()) {
-    if (peer) peer->set = 0;
-    return 0;
-  }
+// Adds one datagram of `ret` bytes to its flow: the current process, the
+// socket, and the peer given (set: an address passed to or returned by the
+// call) or else the socket's connected one.
+static __always_inline int udp_record(struct sock* sk, __u16 family, int ret, bool sent,
+                                      const struct udp_peer* peer) {
+  if (current_ignored()) return 0;
   struct udp_flow_key k = {};
   __u64 id = bpf_get_current_pid_tgid();
   k.tgid = id >> 32;
   k.family = family;
   k.lport = sk->__sk_common.skc_num;
   sock_local_addr(sk, family, k.laddr, true);
-  if (peer && peer->set) {
-    // An address given to sendmsg or returned by recvmsg. On an IPv6
-    // socket it may be an IPv4 one (sendto with an AF_INET address).
-    peer->set = 0;
+  if (peer->set) {
+    // On an IPv6 socket the peer may be an IPv4 one (sendto with an
+    // AF_INET address).
     k.rport = peer->port;
     if (peer->family == family) {
       __builtin_memcpy(k.raddr, peer->addr, 16);
@@ -142,12 +137,106 @@ static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
   return 0;
 }
 
+static __always_inline int udp_count(struct sock* sk, int ret, bool sent) {
+  if (ret < 0) return 0;
+  // Runs for every send and receive of every socket: the socket is read
+  // with plain loads (tp_btf), and all but UDP leave at once.
+  if (sk->sk_protocol != DM_IPPROTO_UDP) return 0;
+  __u16 family = sk->__sk_common.skc_family;
+  if (family != DM_AF_INET && family != DM_AF_INET6) return 0;
+  struct udp_peer given = {};
+  struct udp_peer* peer = bpf_sk_storage_get(&udp_peers, sk, 0, 0);
+  if (peer && peer->set) {
+    given = *peer;
+    peer->set = 0;  // used once
+  }
+  return udp_record(sk, family, ret, sent, &given);
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(udp_sent, struct sock* sk, int ret, int flags) { return udp_count(sk, ret, true); }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(udp_received, struct sock* sk, int ret, int flags) {
   return udp_count(sk, ret, false);
+}
+
+// Kernels before 6.3 have no length tracepoints. Where fexit programs load
+// (kernels without lockdown), the UDP send and receive functions give the
+// same: the socket, the payload bytes (their result) and the peer (the
+// address in the message, if one was passed or asked for). They run for
+// UDP alone.
+struct dm_sockaddr_in6 {
+  __u16 family;
+  __u16 port;
+  __u32 flowinfo;
+  __u8 addr[16];
+};
+
+static __always_inline void peer_from_msg(struct msghdr* msg, struct udp_peer* p) {
+  void* name = msg->msg_name;
+  if (!name) return;
+  struct dm_sockaddr_in6 sa = {};
+  if (bpf_probe_read_kernel(&sa, sizeof(sa), name) != 0) return;
+  if (sa.family == DM_AF_INET) {
+    p->family = DM_AF_INET;
+    __builtin_memcpy(p->addr, &sa.flowinfo, 4);  // sin_addr sits where sin6_flowinfo does
+  } else if (sa.family == DM_AF_INET6) {
+    p->family = DM_AF_INET6;
+    __builtin_memcpy(p->addr, sa.addr, 16);
+  } else {
+    return;
+  }
+  p->port = bpf_ntohs(sa.port);
+  p->set = 1;
+}
+
+// `family`: the socket family the function serves. udpv6_sendmsg hands an
+// IPv4 destination on to udp_sendmsg: counted once, by the IPv6 function.
+static __always_inline int udp_count_msg(struct sock* sk, struct msghdr* msg, int ret, bool sent,
+                                         __u16 family) {
+  if (ret < 0) return 0;
+  if (sk->sk_protocol != DM_IPPROTO_UDP || sk->__sk_common.skc_family != family) return 0;
+  struct udp_peer given = {};
+  peer_from_msg(msg, &given);
+  return udp_record(sk, family, ret, sent, &given);
+}
+
+SEC("fexit/udp_sendmsg")
+int BPF_PROG(udp_sendmsg_exit, struct sock* sk, struct msghdr* msg, size_t len, int ret) {
+  return udp_count_msg(sk, msg, ret, true, DM_AF_INET);
+}
+
+SEC("fexit/udpv6_sendmsg")
+int BPF_PROG(udpv6_sendmsg_exit, struct sock* sk, struct msghdr* msg, size_t len, int ret) {
+  return udp_count_msg(sk, msg, ret, true, DM_AF_INET6);
+}
+
+// The receive functions lost their `noblock` argument in 5.19; the result
+// follows the arguments, so each exists in both shapes and user space
+// loads the one the kernel's BTF describes.
+SEC("fexit/udp_recvmsg")
+int BPF_PROG(udp_recvmsg_exit, struct sock* sk, struct msghdr* msg, size_t len, int flags,
+             int* addr_len, int ret) {
+  return udp_count_msg(sk, msg, ret, false, DM_AF_INET);
+}
+
+SEC("fexit/udpv6_recvmsg")
+int BPF_PROG(udpv6_recvmsg_exit, struct sock* sk, struct msghdr* msg, size_t len, int flags,
+             int* addr_len, int ret) {
+  return udp_count_msg(sk, msg, ret, false, DM_AF_INET6);
+}
+
+SEC("fexit/udp_recvmsg")
+int BPF_PROG(udp_recvmsg_exit_noblock, struct sock* sk, struct msghdr* msg, size_t len,
+             int noblock, int flags, int* addr_len, int ret) {
+  return udp_count_msg(sk, msg, ret, false, DM_AF_INET);
+}
+
+SEC("fexit/udpv6_recvmsg")
+int BPF_PROG(udpv6_recvmsg_exit_noblock, struct sock* sk, struct msghdr* msg, size_t len,
+             int noblock, int flags, int* addr_len, int ret) {
+  return udp_count_msg(sk, msg, ret, false, DM_AF_INET6);
 }
 
 #endif

@@ -112,6 +112,7 @@ uint64_t privilegeRecord(const telemetry::PrivilegeEvent& x, const telemetry::Pr
   p.set_name(x.name);
   setCredentials(x.before, *p.mutable_before());
   setCredentials(x.after, *p.mutable_after());
+  p.set_hook(std::string(x.hook));
   return x.ktime;
 }
 
@@ -135,6 +136,7 @@ uint64_t udpFlowRecord(const telemetry::UdpFlowEvent& f, const telemetry::Proces
   n.set_bytes_received(f.bytes_received);
   *n.mutable_first_seen() = evidence::toTimestamp(telemetry::wallClockOf(f.first_ktime));
   *n.mutable_last_seen() = evidence::toTimestamp(telemetry::wallClockOf(f.last_ktime));
+  n.set_hook(std::string(f.hook));
   return f.ktime;
 }
 

@@ -111,6 +111,7 @@ struct PrivilegeEvent {
   std::string name;                // bpf: the program's name
   Credentials before;
   Credentials after;
+  std::string_view hook;  // which hooks recorded it (a literal): "tracepoint" (syscalls)
 };
 std::string_view privilegeKindName(PrivilegeEvent::Kind kind);  // setuid, setgid, capset...
 
@@ -130,6 +131,7 @@ struct UdpFlowEvent {
   uint64_t packets_received = 0, bytes_received = 0;
   uint64_t first_ktime = 0;  // first and last datagram of the interval
   uint64_t last_ktime = 0;
+  std::string_view hook;  // which hooks counted it (a literal): "tp_btf", "fexit"
 };
 
 using Event = std::variant<ExecEvent, ForkEvent, ExitEvent, TcpEvent, PrivilegeEvent, UdpFlowEvent>;

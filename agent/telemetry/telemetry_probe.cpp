@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -38,25 +39,36 @@ static_assert(kEventTypes == DM_EVENT_TYPES && same(kEventExec, DM_EVENT_EXEC) &
               same(kEventPrivilege, DM_EVENT_PRIV) && same(kEventUdp, DM_EVENT_UDP));
 
 // Each program: the hook set it belongs to (none: the same in both), the
-// feature it serves, and whether the probe can do without it.
+// feature it serves, whether the probe can do without it, which of the exec
+// hooks' two builds it is (with bpf_loop, or bounded loops for kernels
+// before 5.17), and for UDP which way of counting it belongs to and the
+// shape of the receive function it attaches to.
 using Programs = decltype(telemetry_bpf::progs);  // the skeleton's struct of programs
+enum class Loop { kAny, kHelper, kBounded };
 struct Program {
   bpf_program* Programs::*prog;
   std::optional<Hook> hook;
   bool TelemetryProbeOptions::*feature;
   bool optional = false;
   bool cgroup = false;  // attached to the root of the cgroup v2 hierarchy
+  Loop loop = Loop::kAny;
+  UdpVia udp = UdpVia::kNone;
+  int recvmsg_args = 0;  // fexit on udp(v6)_recvmsg: for the function with this many arguments
 };
 constexpr auto kProcess = &TelemetryProbeOptions::process;
 constexpr auto kNetwork = &TelemetryProbeOptions::network;
 constexpr auto kPrivilege = &TelemetryProbeOptions::privilege;
 constexpr auto kUdp = &TelemetryProbeOptions::udp;
+constexpr auto kLengths = UdpVia::kLengthTracepoints;
+constexpr auto kFexit = UdpVia::kFexit;
 const Program kPrograms[] = {
-    {&Programs::exec_btf, Hook::kTpBtf, kProcess},
+    {&Programs::exec_btf, Hook::kTpBtf, kProcess, false, false, Loop::kHelper},
+    {&Programs::exec_btf_bounded, Hook::kTpBtf, kProcess, false, false, Loop::kBounded},
     {&Programs::fork_btf, Hook::kTpBtf, kProcess},
     {&Programs::exit_btf, Hook::kTpBtf, kProcess},
     {&Programs::tcp_state_btf, Hook::kTpBtf, kNetwork},
-    {&Programs::exec_tp, Hook::kTracepoint, kProcess},
+    {&Programs::exec_tp, Hook::kTracepoint, kProcess, false, false, Loop::kHelper},
+    {&Programs::exec_tp_bounded, Hook::kTracepoint, kProcess, false, false, Loop::kBounded},
     {&Programs::fork_tp, Hook::kTracepoint, kProcess},
     {&Programs::exit_tp, Hook::kTracepoint, kProcess},
     {&Programs::tcp_state_tp, Hook::kTracepoint, kNetwork},
@@ -88,15 +100,51 @@ const Program kPrograms[] = {
     {&Programs::priv_init_module_exit, std::nullopt, kPrivilege, true},
     {&Programs::priv_finit_module_enter, std::nullopt, kPrivilege, true},
     {&Programs::priv_finit_module_exit, std::nullopt, kPrivilege, true},
-    // UDP: sendmsg/recvmsg address hooks on the root cgroup, and the
-    // send/receive length tracepoints (typed only: added in Linux 6.3).
-    {&Programs::udp_sendmsg4, std::nullopt, kUdp, true, true},
-    {&Programs::udp_sendmsg6, std::nullopt, kUdp, true, true},
-    {&Programs::udp_recvmsg4, std::nullopt, kUdp, true, true},
-    {&Programs::udp_recvmsg6, std::nullopt, kUdp, true, true},
-    {&Programs::udp_sent, std::nullopt, kUdp, true},
-    {&Programs::udp_received, std::nullopt, kUdp, true},
+    // UDP, one of two ways. The send/receive length tracepoints (typed
+    // only: Linux 6.3+), with the sendmsg/recvmsg address hooks on the root
+    // cgroup, which only serve them...
+    {&Programs::udp_sent, std::nullopt, kUdp, true, false, Loop::kAny, kLengths},
+    {&Programs::udp_received, std::nullopt, kUdp, true, false, Loop::kAny, kLengths},
+    {&Programs::udp_sendmsg4, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
+    {&Programs::udp_sendmsg6, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
+    {&Programs::udp_recvmsg4, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
+    {&Programs::udp_recvmsg6, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
+    // ...or fexit on the UDP send and receive functions (older kernels
+    // without lockdown).
+    {&Programs::udp_sendmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit},
+    {&Programs::udpv6_sendmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit},
+    {&Programs::udp_recvmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 5},
+    {&Programs::udpv6_recvmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 5},
+    {&Programs::udp_recvmsg_exit_noblock, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 6},
+    {&Programs::udpv6_recvmsg_exit_noblock, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 6},
 };
+constexpr size_t kProgramCount = std::size(kPrograms);
+
+}  // namespace
+
+// What the kernel's BTF says, for choosing programs before they are loaded
+// (a load the kernel refuses costs a whole reload of the object).
+struct TelemetryProbe::KernelBtf {
+  bool udp_length_tracepoints = false;  // sock_send_length, sock_recv_length (6.3+)
+  int udp_recvmsg_args = 0;             // 6 before 5.19 (noblock), 5 after; 0: unknown
+};
+
+namespace {
+
+TelemetryProbe::KernelBtf readKernelBtf() {
+  TelemetryProbe::KernelBtf facts;
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return facts;
+  facts.udp_length_tracepoints =
+      btf__find_by_name_kind(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) > 0;
+  int func = btf__find_by_name_kind(vmlinux, "udp_recvmsg", BTF_KIND_FUNC);
+  if (func > 0) {
+    const btf_type* proto = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, func)->type);
+    if (proto != nullptr && btf_is_func_proto(proto)) facts.udp_recvmsg_args = btf_vlen(proto);
+  }
+  btf__free(vmlinux);
+  return facts;
+}
 
 uint32_t filterFlags(const EventFilters& f) {
   uint32_t flags = 0;
@@ -171,92 +219,207 @@ void TelemetryProbe::LinkDeleter::operator()(bpf_link* link) const { bpf_link__d
 
 TelemetryProbe::TelemetryProbe()
     : decoder_([this](Event&& e) {
+        if (auto* p = std::get_if<PrivilegeEvent>(&e)) p->hook = "tracepoint";  // syscalls
         if (sink_ != nullptr) (*sink_)(std::move(e));
       }) {}
+
+std::string_view udpViaName(UdpVia via) {
+  switch (via) {
+    case UdpVia::kLengthTracepoints:
+      return "tp_btf";
+    case UdpVia::kFexit:
+      return "fexit";
+    case UdpVia::kNone:
+      break;
+  }
+  return "";
+}
 
 Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProbeOptions& options) {
   routeLibbpfLogs();
   if (options.privilege) ensureTracefs();  // syscall tracepoints are found through it
+  const bool bpf_loop = options.bpf_loop.value_or(kernelHasHelper(BPF_FUNC_loop));
+  const bool ancestor_helper = options.ancestor_cgroup_helper.value_or(
+      kernelHasHelper(BPF_FUNC_get_current_ancestor_cgroup_id));
+  const KernelBtf btf = readKernelBtf();
+  // The ways to count UDP, best first: the length tracepoints where the
+  // kernel has them, else fexit.
+  std::vector<UdpVia> udp_ways;
+  if (options.udp_via) {
+    udp_ways = {*options.udp_via};
+  } else if (options.udp) {
+    if (btf.udp_length_tracepoints) udp_ways.push_back(UdpVia::kLengthTracepoints);
+    udp_ways.push_back(UdpVia::kFexit);
+  }
+  if (udp_ways.empty()) udp_ways.push_back(UdpVia::kNone);
   using Loaded = std::unique_ptr<TelemetryProbe>;
   return firstHookThatLoads<Loaded>(
       options.only_hook, "telemetry", [&](Hook hook) -> Result<Loaded> {
-        Loaded probe(new TelemetryProbe());
-        probe->hook_ = hook;
-        // Load one set of hooks, for the features asked for: the kernel must
-        // not be asked to verify hooks it cannot attach. When the optional
-        // ones do not load (an older kernel refusing a helper), the probe
-        // loads without them and says so.
-        bool with_optional = true;
-        auto wanted = [&](const Program& p) {
-          return (!p.hook || *p.hook == hook) && options.*p.feature &&
-                 (with_optional || !p.optional);
-        };
-        auto load = [&]() -> int {
-          probe->skel_.reset(telemetry_bpf__open());
-          if (!probe->skel_) return -errno;
-          auto& skel = *probe->skel_;
-          skel.rodata->self_tgid = options.self_tgid;
-          skel.rodata->filter_flags = filterFlags(options.filters);
-          skel.rodata->rate_limit = options.filters.rate_limit;
-          uint32_t ring = ringSize(options.ring_buffer_bytes);
-          bpf_map__set_max_entries(skel.maps.events, ring);
-          skel.rodata->wakeup_bytes = options.batch_wakeups ? ring / 2 : 0;
-          for (const auto& p : kPrograms) bpf_program__set_autoload(skel.progs.*p.prog, wanted(p));
-          return telemetry_bpf__load(&skel);
-        };
-        int err = load();
-        if (err != 0 && probe->skel_ && (options.privilege || options.udp)) {
-          probe->missing_.push_back(
-              "privilege and UDP hooks (they do not load here: " + libbpfError(err) + ")");
-          with_optional = false;
-          err = load();
-        }
-        if (!probe->skel_) {
-          return Error(ErrorCode::kInternal,
-                       "cannot open the telemetry probe: " + libbpfError(err));
-        }
-        if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
-        auto& loaded = *probe->skel_;
-        if (auto filled = fillFilters(loaded, options.filters); !filled.ok()) return filled.error();
-        UniqueFd cgroup_root;
-        for (const auto& p : kPrograms) {
-          if (!wanted(p)) continue;
-          bpf_program* prog = loaded.progs.*p.prog;
-          std::string where = bpf_program__section_name(prog);
-          bpf_link* link = nullptr;
-          int attach_err = 0;
-          if (p.cgroup) {
-            if (!cgroup_root.valid()) {
-              auto mount = cgroup2Mount();
-              if (mount.ok())
-                cgroup_root = UniqueFd(::open(mount->c_str(), O_RDONLY | O_DIRECTORY));
+        std::vector<std::string> passed_over;  // UDP ways tried before the one taken
+        for (size_t way = 0;; ++way) {
+          auto probe = load(options, hook, bpf_loop, ancestor_helper, udp_ways[way], btf);
+          if (!probe.ok() || (*probe)->udp_ || !options.udp || way + 1 == udp_ways.size()) {
+            if (probe.ok()) {
+              auto& missing = (*probe)->missing_;
+              missing.insert(missing.begin(), passed_over.begin(), passed_over.end());
             }
-            link =
-                cgroup_root.valid() ? bpf_program__attach_cgroup(prog, cgroup_root.get()) : nullptr;
-            attach_err = cgroup_root.valid() ? -errno : -ENOENT;
-          } else {
-            link = bpf_program__attach(prog);
-            attach_err = -errno;
+            return probe;
           }
-          if (link == nullptr) {
-            if (!p.optional) {
-              return Error(ErrorCode::kUnavailable, where + ": " + libbpfError(attach_err));
-            }
-            probe->missing_.push_back(where + " (" + libbpfError(attach_err) + ")");
-            continue;
-          }
-          probe->links_.emplace_back(link);
-          if (p.prog == &Programs::udp_sent) probe->udp_ = true;
-          probe->attached_.push_back(std::move(where));
+          passed_over.insert(passed_over.end(), (*probe)->udp_missing_.begin(),
+                             (*probe)->udp_missing_.end());
         }
-        probe->ring_.reset(ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample,
-                                            probe.get(), nullptr));
-        if (!probe->ring_) {
-          return Error(ErrorCode::kInternal,
-                       "cannot set up the ring buffer: " + libbpfError(-errno));
-        }
-        return probe;
       });
+}
+
+Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProbeOptions& options,
+                                                             Hook hook, bool bpf_loop,
+                                                             bool ancestor_helper, UdpVia udp_via,
+                                                             const KernelBtf& btf) {
+  const Loop loop = bpf_loop ? Loop::kHelper : Loop::kBounded;
+  std::unique_ptr<TelemetryProbe> probe(new TelemetryProbe());
+  probe->hook_ = hook;
+  // Load one set of hooks, for the features asked for: the kernel must not
+  // be asked to verify hooks it cannot attach.
+  std::array<bool, kProgramCount> wanted{};
+  for (size_t i = 0; i < kProgramCount; ++i) {
+    const Program& p = kPrograms[i];
+    wanted[i] = (!p.hook || *p.hook == hook) && options.*p.feature &&
+                (p.loop == Loop::kAny || p.loop == loop) &&
+                (p.feature != kUdp || p.udp == udp_via) &&
+                (p.recvmsg_args == 0 || p.recvmsg_args == btf.udp_recvmsg_args ||
+                 (btf.udp_recvmsg_args == 0 && p.recvmsg_args == 5));
+  }
+  const auto selected = wanted;
+  auto load = [&]() -> int {
+    probe->skel_.reset(telemetry_bpf__open());
+    if (!probe->skel_) return -errno;
+    auto& skel = *probe->skel_;
+    skel.rodata->self_tgid = options.self_tgid;
+    skel.rodata->filter_flags = filterFlags(options.filters);
+    skel.rodata->rate_limit = options.filters.rate_limit;
+    uint32_t ring = ringSize(options.ring_buffer_bytes);
+    bpf_map__set_max_entries(skel.maps.events, ring);
+    skel.rodata->wakeup_bytes = options.batch_wakeups ? ring / 2 : 0;
+    skel.rodata->ancestor_cgroup_helper = ancestor_helper;
+    if (hook == Hook::kTracepoint) {
+      // Kernels before 6.1 refuse to allocate map elements at run time for
+      // plain tracepoint programs safely (a WARN in the kernel log, "trace
+      // type BPF program uses run-time allocation"): these programs get
+      // preallocated TCP maps (about 9 MiB of kernel memory). tp_btf
+      // programs may allocate.
+      for (bpf_map* map : {skel.maps.tcp_socks, skel.maps.tcp_listeners}) {
+        bpf_map__set_map_flags(map, bpf_map__map_flags(map) & ~BPF_F_NO_PREALLOC);
+      }
+    }
+    for (size_t i = 0; i < kProgramCount; ++i) {
+      bpf_program__set_autoload(skel.progs.*kPrograms[i].prog, wanted[i]);
+    }
+    return telemetry_bpf__load(&skel);
+  };
+  // libbpf loads all or nothing: an optional program the kernel refuses (a
+  // hook it lacks, a helper it does not have) is named from libbpf's log,
+  // left out with the kernel's reason, and the rest loaded again.
+  int err = 0;
+  for (size_t attempt = 0; attempt <= kProgramCount; ++attempt) {
+    LibbpfLogCapture capture;
+    err = load();
+    if (err == 0 || !probe->skel_) break;
+    auto failed = failedProgram(capture.text());
+    std::optional<size_t> which;
+    for (size_t i = 0; failed && i < kProgramCount; ++i) {
+      if (wanted[i] &&
+          failed->program == bpf_program__name(probe->skel_.get()->progs.*kPrograms[i].prog)) {
+        which = i;
+      }
+    }
+    if (!which) {
+      return Error(
+          err == -EPERM || err == -EACCES ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable,
+          libbpfError(err));
+    }
+    std::string section =
+        bpf_program__section_name(probe->skel_.get()->progs.*kPrograms[*which].prog);
+    if (!kPrograms[*which].optional) {
+      return Error(ErrorCode::kUnavailable, section + ": " + failed->reason);
+    }
+    probe->missing_.push_back(section + " (does not load here: " + failed->reason + ")");
+    if (kPrograms[*which].feature == kUdp) probe->udp_missing_.push_back(probe->missing_.back());
+    wanted[*which] = false;
+  }
+  if (!probe->skel_) {
+    return Error(ErrorCode::kInternal, "cannot open the telemetry probe: " + libbpfError(err));
+  }
+  if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
+  auto& loaded = *probe->skel_;
+  if (auto filled = fillFilters(loaded, options.filters); !filled.ok()) return filled.error();
+  UniqueFd cgroup_root;
+  // UDP is counted only when every counting program of its way is there
+  // (the address hooks only serve the length tracepoints).
+  auto udpComplete = [&] {
+    for (size_t i = 0; i < kProgramCount; ++i) {
+      if (kPrograms[i].feature == kUdp && !kPrograms[i].cgroup && selected[i] && !wanted[i]) {
+        return false;
+      }
+    }
+    return udp_via != UdpVia::kNone;
+  };
+  bool udp_counts = options.udp && udpComplete();
+  std::vector<size_t> linked;  // the program of each link
+  for (size_t i = 0; i < kProgramCount; ++i) {
+    const Program& p = kPrograms[i];
+    if (!wanted[i] || (p.feature == kUdp && !udp_counts)) continue;
+    bpf_program* prog = loaded.progs.*p.prog;
+    std::string where = bpf_program__section_name(prog);
+    bpf_link* link = nullptr;
+    int attach_err = 0;
+    if (p.cgroup) {
+      if (!cgroup_root.valid()) {
+        auto mount = cgroup2Mount();
+        if (mount.ok()) cgroup_root = UniqueFd(::open(mount->c_str(), O_RDONLY | O_DIRECTORY));
+      }
+      link = cgroup_root.valid() ? bpf_program__attach_cgroup(prog, cgroup_root.get()) : nullptr;
+      attach_err = cgroup_root.valid() ? -errno : -ENOENT;
+    } else {
+      link = bpf_program__attach(prog);
+      attach_err = -errno;
+    }
+    if (link == nullptr) {
+      if (!p.optional) {
+        return Error(attach_err == -EPERM || attach_err == -EACCES ? ErrorCode::kPermissionDenied
+                                                                   : ErrorCode::kUnavailable,
+                     where + ": " + libbpfError(attach_err));
+      }
+      probe->missing_.push_back(where + " (" + libbpfError(attach_err) + ")");
+      if (p.feature == kUdp) probe->udp_missing_.push_back(probe->missing_.back());
+      wanted[i] = false;
+      if (p.feature == kUdp && !p.cgroup) udp_counts = false;
+      continue;
+    }
+    probe->links_.emplace_back(link);
+    probe->attached_.push_back(std::move(where));
+    linked.push_back(i);
+  }
+  // A way of counting UDP that is not whole counts nothing: its links go.
+  for (size_t l = linked.size(); l-- > 0;) {
+    if (kPrograms[linked[l]].feature == kUdp && !udp_counts) {
+      probe->links_.erase(probe->links_.begin() + static_cast<ptrdiff_t>(l));
+      probe->attached_.erase(probe->attached_.begin() + static_cast<ptrdiff_t>(l));
+    }
+  }
+  probe->udp_ = udp_counts;
+  probe->udp_via_ = udp_counts ? udp_via : UdpVia::kNone;
+  bool privilege = false;
+  for (size_t i = 0; i < kProgramCount; ++i) {
+    privilege = privilege || (wanted[i] && kPrograms[i].feature == kPrivilege);
+  }
+  if (options.privilege && !privilege) probe->unserved_.emplace_back("privilege events");
+  if (options.udp && !probe->udp_) probe->unserved_.emplace_back("UDP flows");
+  probe->ring_.reset(
+      ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample, probe.get(), nullptr));
+  if (!probe->ring_) {
+    return Error(ErrorCode::kInternal, "cannot set up the ring buffer: " + libbpfError(-errno));
+  }
+  return probe;
 }
 
 TelemetryProbe::~TelemetryProbe() {
@@ -315,12 +478,23 @@ Result<size_t> TelemetryProbe::flushUdpFlows(const EventDecoder::Sink& sink) {
   size_t n = 0;
   for (const auto& k : keys) {
     udp_flow_value value{};
-    if (bpf_map__lookup_and_delete_elem(table, &k, sizeof(k), &value, sizeof(value), 0) != 0) {
-      continue;
+    // Hash maps take lookup-and-delete from Linux 5.14 on; before, a lookup
+    // and a delete do the same here: nobody writes this table any more.
+    if (lookup_and_delete_) {
+      if (bpf_map__lookup_and_delete_elem(table, &k, sizeof(k), &value, sizeof(value), 0) != 0) {
+        if (errno == ENOENT) continue;
+        lookup_and_delete_ = false;  // ENOTSUPP (524) before 5.14
+      }
     }
-    sink(Event(decodeUdpFlow(std::string_view(reinterpret_cast<const char*>(&k), sizeof(k)),
-                             std::string_view(reinterpret_cast<const char*>(&value), sizeof(value)),
-                             now)));
+    if (!lookup_and_delete_) {
+      if (bpf_map__lookup_elem(table, &k, sizeof(k), &value, sizeof(value), 0) != 0) continue;
+      bpf_map__delete_elem(table, &k, sizeof(k), 0);
+    }
+    UdpFlowEvent flow =
+        decodeUdpFlow(std::string_view(reinterpret_cast<const char*>(&k), sizeof(k)),
+                      std::string_view(reinterpret_cast<const char*>(&value), sizeof(value)), now);
+    flow.hook = udpViaName(udp_via_);
+    sink(Event(std::move(flow)));
     ++n;
   }
   return n;

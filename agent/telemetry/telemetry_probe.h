@@ -35,6 +35,13 @@ struct EventFilters {
   uint32_t rate_limit = 0;
 };
 
+// How UDP flows are counted: at the send/receive length tracepoints
+// (tp_btf, Linux 6.3+), or by fexit on the UDP send and receive functions
+// (older kernels that allow fexit).
+enum class UdpVia { kNone, kLengthTracepoints, kFexit };
+// "tp_btf", "fexit" (records say which hooks counted them).
+std::string_view udpViaName(UdpVia via);
+
 struct TelemetryProbeOptions {
   uint32_t ring_buffer_bytes = 2u << 20;  // rounded up to a power of two, at least a page
   uint32_t self_tgid = 0;                 // activity of this process is not reported
@@ -44,10 +51,19 @@ struct TelemetryProbeOptions {
   // setuid/setgid/capset, ptrace attach, BPF and module loads: syscall
   // tracepoints, which put every system call on the tracing path.
   bool privilege = true;
-  // UDP flows: cgroup_skb programs on the root cgroup count every datagram;
-  // flushUdpFlows() reads the sums.
+  // UDP flows: datagrams and bytes per process, socket and peer, summed in
+  // the kernel; flushUdpFlows() reads the sums.
   bool udp = true;
   EventFilters filters;
+  // Which build of the exec hooks to load: with bpf_loop (Linux 5.17) or
+  // with bounded loops. Unset: the kernel is asked (tests set it).
+  std::optional<bool> bpf_loop;
+  // Whether the cgroup filters use bpf_get_current_ancestor_cgroup_id or
+  // read the ancestors from the task's cgroup (kernels without the helper
+  // in tracing programs, 5.10). Unset: the kernel is asked (tests set it).
+  std::optional<bool> ancestor_cgroup_helper;
+  // Count UDP only this way (tests). Unset: the best the kernel allows.
+  std::optional<UdpVia> udp_via;
   // Wake the reader only when half the ring buffer is waiting: the reader
   // comes back on its poll timeout (so poll() timeouts bound the latency,
   // and a reader that polls often while events flow is never woken). A
@@ -104,9 +120,15 @@ class TelemetryProbe {
   // read.
   Result<size_t> flushUdpFlows(const EventDecoder::Sink& sink);
   bool countsUdp() const { return udp_; }
+  UdpVia udpVia() const { return udp_via_; }
+  // The features asked for that no hook serves on this kernel ("privilege
+  // events", "UDP flows"); a feature served by a fallback is served.
+  const std::vector<std::string>& unserved() const { return unserved_; }
   Result<EventCounters> drops() const;
   Result<EventCounters> throttled() const;
   uint64_t malformed() const { return decoder_.malformed(); }
+
+  struct KernelBtf;  // what the kernel's BTF says (telemetry_probe.cpp)
 
  private:
   struct SkeletonDeleter {
@@ -119,6 +141,12 @@ class TelemetryProbe {
     void operator()(bpf_link* link) const;
   };
   TelemetryProbe();
+  // One load of the object with one set of hooks, one build of the exec
+  // hooks and one way of counting UDP.
+  static Result<std::unique_ptr<TelemetryProbe>> load(const TelemetryProbeOptions& options,
+                                                      Hook hook, bool bpf_loop,
+                                                      bool ancestor_helper, UdpVia udp_via,
+                                                      const KernelBtf& btf);
   static int onSample(void* ctx, void* data, size_t size);
   Result<EventCounters> readCounters(const bpf_map* map, const char* what) const;
 
@@ -127,7 +155,11 @@ class TelemetryProbe {
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::vector<std::string> attached_;
   std::vector<std::string> missing_;
+  std::vector<std::string> unserved_;
+  std::vector<std::string> udp_missing_;  // the UDP part of missing_
   bool udp_ = false;
+  UdpVia udp_via_ = UdpVia::kNone;
+  bool lookup_and_delete_ = true;  // the kernel has it for hash maps (5.14+)
   Hook hook_ = Hook::kTpBtf;
   const EventDecoder::Sink* sink_ = nullptr;
   EventDecoder decoder_;

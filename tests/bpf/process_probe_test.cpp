@@ -59,9 +59,11 @@ Seen collect(TelemetryProbe& probe, const std::vector<pid_t>& pids) {
   return seen;
 }
 
-void expectProcessLifecycle(Hook hook) {
-  auto probe =
-      TelemetryProbe::open({.ring_buffer_bytes = 8u << 20, .self_tgid = 0, .only_hook = hook});
+// bpf_loop: which build of the exec hooks; unset, the one the kernel takes.
+void expectProcessLifecycle(Hook hook, std::optional<bool> bpf_loop = std::nullopt) {
+  TelemetryProbeOptions options{.ring_buffer_bytes = 8u << 20, .self_tgid = 0, .only_hook = hook};
+  options.bpf_loop = bpf_loop;
+  auto probe = TelemetryProbe::open(options);
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   EXPECT_EQ((*probe)->hook(), hook);
 
@@ -132,6 +134,12 @@ void expectProcessLifecycle(Hook hook) {
 
 TEST(TelemetryProbe, TpBtfHooks) { expectProcessLifecycle(Hook::kTpBtf); }
 TEST(TelemetryProbe, TracepointHooks) { expectProcessLifecycle(Hook::kTracepoint); }
+// The exec hooks' build for kernels without bpf_loop (before 5.17) records
+// the same on any kernel.
+TEST(TelemetryProbe, TpBtfHooksWithBoundedLoops) { expectProcessLifecycle(Hook::kTpBtf, false); }
+TEST(TelemetryProbe, TracepointHooksWithBoundedLoops) {
+  expectProcessLifecycle(Hook::kTracepoint, false);
+}
 
 // A three-level tree (this test, a shell, a shell it forks, a program that
 // one runs) through the real probe and the process cache: the last exec's
