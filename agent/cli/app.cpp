@@ -67,8 +67,12 @@ it and exit 0. SIGHUP is not supported yet (it says so); restart to reload.
 
 Examples:
   demarc run --config config/demarc.yaml
-  demarc run --config /etc/demarc/demarc.yaml --log-level debug)") +
+  demarc run --config /etc/demarc/demarc.yaml --log-level debug
+  demarc run --config /etc/demarc/demarc.yaml --require-all-hooks   (AMI smoke test))") +
               kExitCodes);
+  run->add_flag("--require-all-hooks", run_options.require_all_hooks,
+                "exit 3 when a configured telemetry feature (process, TCP, privilege, UDP) has "
+                "no eBPF hook attached on this kernel; a feature served by a fallback hook passes");
   run->add_option("--load-test", run_options.load_test_rate,
                   "also seal RATE synthetic records per second (testing; verify counts them)")
       ->group("Testing");

@@ -13,6 +13,9 @@ namespace demarc::cli {
 
 struct RunOptions {
   uint64_t load_test_rate = 0;  // synthetic records per second (testing only)
+  // Exit 3 before sealing anything when a configured telemetry feature has
+  // no hook attached at all (AMI smoke tests); a fallback counts.
+  bool require_all_hooks = false;
 };
 
 struct VerifyCommandOptions {

@@ -60,6 +60,7 @@ struct HeartbeatFacts {
   std::string config_sha256;
   nanoseconds interval{};
   SystemTime started{};
+  std::vector<std::string> telemetry_missing;  // configured hooks and features not served
 };
 
 v1::Record makeHeartbeat(const HeartbeatFacts& facts, v1::Heartbeat::State state,
@@ -77,6 +78,7 @@ v1::Record makeHeartbeat(const HeartbeatFacts& facts, v1::Heartbeat::State state
   hb.set_journal_batches(stats.journal_batches);
   hb.set_journal_bytes(stats.journal_bytes);
   hb.set_pending_records(stats.pending);
+  for (const auto& m : facts.telemetry_missing) hb.add_telemetry_missing(m);
   for (const auto& sink : stats.sinks) {
     (*hb.mutable_sink_backlog())[sink.name] = sink.backlog;
     (*hb.mutable_sink_retries())[sink.name] = sink.failures;
@@ -105,24 +107,41 @@ Result<UniqueFd> blockSignals() {
 }
 
 // The telemetry probe, when config asks for it and the kernel lets it load;
-// the agent runs on without it (saying why).
-std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Config& config) {
+// the agent runs on without it (saying why). What the configuration asked
+// for and this kernel does not give goes into `missing`: warned here, and
+// restated in the enrollment and every heartbeat.
+struct OpenedProbe {
+  std::unique_ptr<telemetry::TelemetryProbe> probe;
+  std::vector<std::string> missing;   // hooks not attached, with the reason
+  std::vector<std::string> unserved;  // configured features with no hook at all
+};
+
+std::vector<std::string> configuredFeatures(const config::v1::Telemetry& t) {
+  std::vector<std::string> parts;
+  if (t.process_events()) parts.emplace_back("process events");
+  if (t.network_events()) parts.emplace_back("TCP events");
+  if (t.privilege_events()) parts.emplace_back("privilege events");
+  if (t.udp_flows()) parts.emplace_back("UDP flows");
+  return parts;
+}
+
+OpenedProbe openTelemetryProbe(const config::Config& config) {
   const auto& t = config.telemetry();
+  OpenedProbe opened;
   if (!t.process_events() && !t.network_events() && !t.privilege_events() && !t.udp_flows()) {
     spdlog::info(
         "eBPF: telemetry is off (telemetry.process_events, network_events, privilege_events, "
         "udp_flows)");
-    return nullptr;
+    return opened;
   }
   auto options = probeOptions(t, static_cast<uint32_t>(::getpid()));
-  if (!options.ok()) {
-    spdlog::error("eBPF: events are not recorded: {}", options.error().message());
-    return nullptr;
-  }
-  auto probe = telemetry::TelemetryProbe::open(*options);
+  auto probe = options.ok() ? telemetry::TelemetryProbe::open(*options)
+                            : Result<std::unique_ptr<telemetry::TelemetryProbe>>(options.error());
   if (!probe.ok()) {
-    spdlog::warn("eBPF: events are not recorded: {}", probe.error().message());
-    return nullptr;
+    spdlog::error("eBPF: events are not recorded: {}", probe.error().message());
+    opened.unserved = configuredFeatures(t);
+    opened.missing.push_back("every hook (" + probe.error().message() + ")");
+    return opened;
   }
   std::vector<std::string> parts;
   if (t.process_events()) parts.emplace_back("process");
@@ -137,8 +156,14 @@ std::unique_ptr<telemetry::TelemetryProbe> openTelemetryProbe(const config::Conf
   spdlog::info("eBPF: recording {} via {} hooks ({} programs attached; ring buffer {})", what,
                telemetry::hookName((*probe)->hook()), (*probe)->attached().size(),
                formatSize(t.ring_buffer_size()));
-  for (const auto& m : (*probe)->missing()) spdlog::info("eBPF: not available here: {}", m);
-  return std::move(probe).value();
+  opened.missing = (*probe)->missing();
+  opened.unserved = (*probe)->unserved();
+  for (const auto& m : opened.missing) spdlog::warn("eBPF: not available here: {}", m);
+  for (const auto& f : opened.unserved) {
+    spdlog::warn("eBPF: {} are configured but not recorded: no hook for them attaches here", f);
+  }
+  opened.probe = std::move(probe).value();
+  return opened;
 }
 
 }  // namespace
@@ -459,7 +484,19 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
     }
   });
 
-  auto telemetry_probe = openTelemetryProbe(*config);
+  auto [telemetry_probe, telemetry_missing, telemetry_unserved] = openTelemetryProbe(*config);
+  if (options.require_all_hooks && !telemetry_unserved.empty()) {
+    std::string list;
+    for (const auto& f : telemetry_unserved) list += (list.empty() ? "" : ", ") + f;
+    spdlog::error("--require-all-hooks: no eBPF hook records {} on this kernel; exiting", list);
+    return kExitRuntime;
+  }
+  facts.telemetry_missing = telemetry_missing;
+  for (const auto& f : telemetry_unserved) {
+    facts.telemetry_missing.push_back(f + ": not recorded, no hook attaches");
+  }
+  std::vector<std::string> telemetry_hooks;
+  if (telemetry_probe) telemetry_hooks = telemetry_probe->attached();
   // Loading the probe parses the kernel's BTF (megabytes, freed after the
   // load); hand those pages back before the first posture scan allocates
   // its own, so the two do not add up in the agent's peak.
@@ -470,6 +507,10 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
   if (ec2) {
     enrollment.mutable_enrollment()->set_identity_document(ec2->document);
     enrollment.mutable_enrollment()->set_identity_signature(ec2->signature);
+  }
+  for (const auto& h : telemetry_hooks) enrollment.mutable_enrollment()->add_telemetry_hooks(h);
+  for (const auto& m : facts.telemetry_missing) {
+    enrollment.mutable_enrollment()->add_telemetry_missing(m);
   }
   pipeline.submit(enrollment);
   pipeline.submit(
