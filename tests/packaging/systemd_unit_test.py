@@ -6,18 +6,23 @@ the unit keeps (the unit's bounding set then narrows them as on a host).
 After 20 s a probe unit records what systemd says about the service and its
 journal, and powers off. Checked: active and running with no restart,
 READY's status text, watchdog pings still arriving after the first 15 s,
-eBPF probes attached within the bounding set, the posture scan with no rule
-in error, and evidence that `demarc verify` passes after the clean stop.
+eBPF probes attached within the bounding set (every hook the same binary
+attaches outside the unit on this kernel, read from the enrollment records),
+the posture scan with no rule in error, and evidence that `demarc verify`
+passes after the clean stop.
 
 usage: systemd_unit_test.py BUILD_DIR DEMARC"""
 
+import json
 import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
 import scap  # noqa: E402  (the cached debootstrap root)
@@ -100,6 +105,14 @@ def run(build, demarc, work):
           f"watchdog pings go on ({(pinged - started) / 1e6:.1f} s after start)")
     check("eBPF: recording process, TCP" in journal and "tp_btf" in journal,
           "the eBPF probes attached within the bounding set")
+    # The oracle: the hooks the same binary attaches outside the unit, on
+    # the same kernel. Each missing one is named with the kernel's reason.
+    unit = enrollment_hooks(root / "var/lib/demarc/evidence")
+    outside = hooks_outside_the_unit(demarc, work / "outside")
+    check(unit is not None and outside is not None and unit[0] == outside[0],
+          "every hook attached outside the unit is attached under it: "
+          + (f"{len(unit[0])} hooks" if unit and outside and unit[0] == outside[0] else
+             f"\nunder the unit: {unit}\noutside: {outside}\njournal:\n{journal[-1500:]}"))
     scan = re.search(r"posture scan \w+: (\d+) rules .* (\d+) error;", journal)
     check(scan is not None and scan.group(2) == "0",
           f"the posture scan ran with no rule in error: {scan.group(0) if scan else journal[-800:]}")
@@ -109,6 +122,40 @@ def run(build, demarc, work):
     check(ok, "the evidence verifies and ends with a clean stop" + ("" if ok else verify.stdout[-600:]))
     mode = (root / "var/lib/demarc").stat().st_mode & 0o777
     check(mode == 0o700, f"/var/lib/demarc is 0700 ({oct(mode)})")
+
+
+def enrollment_hooks(evidence):
+    """(attached hooks, missing hooks) from the first enrollment record."""
+    for path in sorted(evidence.rglob("*.jsonl")):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"enrollment"' in line:
+                e = json.loads(line)["enrollment"]
+                return sorted(e.get("telemetry_hooks", [])), e.get("telemetry_missing", [])
+    return None
+
+
+def hooks_outside_the_unit(demarc, work):
+    work.mkdir()
+    config = work / "demarc.yaml"
+    rules = pathlib.Path(__file__).resolve().parents[1] / "data" / "rules"
+    config.write_text(f"""agent: {{state_dir: {work}/state}}
+sinks: {{directory: {{path: {work}/evidence, fsync: false}}}}
+journal: {{fsync: false}}
+posture: {{scan_interval: 0s, rule_packs: [{rules}]}}
+""")
+    agent = subprocess.Popen([demarc, "run", "--config", str(config)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and enrollment_hooks(work / "evidence") is None:
+        if agent.poll() is not None:
+            break
+        time.sleep(0.2)
+    agent.send_signal(signal.SIGINT)
+    out, _ = agent.communicate(timeout=60)
+    hooks = enrollment_hooks(work / "evidence")
+    if hooks is None:
+        print(out[-2000:])
+    return hooks
 
 
 if __name__ == "__main__":
