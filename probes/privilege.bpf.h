@@ -53,21 +53,19 @@ static __always_inline void read_creds(struct priv_creds* c) {
   BPF_CORE_READ_INTO(&c->cap_permitted, cred, cap_permitted);
 }
 
-// nargs: how many arguments the syscall has. A program may not read past
-// its tracepoint's record (the kernel refuses to attach it, EACCES), so
-// the reads beyond are compiled out for each syscall.
-static __always_inline int priv_enter(__u32 kind, __u32 sys, const int nargs,
-                                      const struct trace_event_raw_sys_enter* ctx) {
+// A privilege call on entry: its arguments and the credentials before it,
+// kept by thread until its exit.
+static __always_inline int priv_enter_args(__u32 kind, __u32 sys, __u64 a0, __u64 a1, __u64 a2) {
   if (current_ignored()) return 0;
   struct priv_pending p = {};
   p.kind = kind;
   p.syscall = sys;
-  p.arg[0] = ctx->args[0];
-  if (nargs > 1) p.arg[1] = ctx->args[1];
-  if (nargs > 2) p.arg[2] = ctx->args[2];
-  if (kind == PRIV_PTRACE) p.target = (__u32)ctx->args[1];
+  p.arg[0] = a0;
+  p.arg[1] = a1;
+  p.arg[2] = a2;
+  if (kind == PRIV_PTRACE) p.target = (__u32)a1;
   if (kind == PRIV_BPF_LOAD) {
-    const char* attr = (const char*)ctx->args[1];
+    const char* attr = (const char*)a1;
     __u32 prog_type = 0;
     bpf_probe_read_user(&prog_type, sizeof(prog_type), attr);
     p.arg[0] = prog_type;
@@ -79,7 +77,16 @@ static __always_inline int priv_enter(__u32 kind, __u32 sys, const int nargs,
   return 0;
 }
 
-static __always_inline int priv_exit(const struct trace_event_raw_sys_exit* ctx) {
+// nargs: how many arguments the syscall has. A program may not read past
+// its tracepoint's record (the kernel refuses to attach it, EACCES), so
+// the reads beyond are compiled out for each syscall.
+static __always_inline int priv_enter(__u32 kind, __u32 sys, const int nargs,
+                                      const struct trace_event_raw_sys_enter* ctx) {
+  return priv_enter_args(kind, sys, ctx->args[0], nargs > 1 ? ctx->args[1] : 0,
+                         nargs > 2 ? ctx->args[2] : 0);
+}
+
+static __always_inline int priv_exit_ret(long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   struct priv_pending* p = bpf_map_lookup_elem(&priv_inflight, &id);
   if (!p) return 0;
@@ -91,7 +98,7 @@ static __always_inline int priv_exit(const struct trace_event_raw_sys_exit* ctx)
       e->syscall = p->syscall;
       e->pid = (__u32)id;
       e->target = p->target;
-      e->ret = ctx->ret;
+      e->ret = ret;
       e->arg[0] = p->arg[0];
       e->arg[1] = p->arg[1];
       e->arg[2] = p->arg[2];
@@ -105,6 +112,10 @@ static __always_inline int priv_exit(const struct trace_event_raw_sys_exit* ctx)
   }
   bpf_map_delete_elem(&priv_inflight, &id);
   return 0;
+}
+
+static __always_inline int priv_exit(const struct trace_event_raw_sys_exit* ctx) {
+  return priv_exit_ret(ctx->ret);
 }
 
 #define PRIV_SYSCALL(name, kind, sys, nargs)                       \
@@ -145,5 +156,73 @@ int priv_bpf_enter(struct trace_event_raw_sys_enter* ctx) {
 
 SEC("tracepoint/syscalls/sys_exit_bpf")
 int priv_bpf_exit(struct trace_event_raw_sys_exit* ctx) { return priv_exit(ctx); }
+
+// The same calls from fentry/fexit programs, where the kernel allows them
+// (no lockdown): on the kernel's own function for each call, so that no
+// syscall tracepoint puts every system call of the host on the tracing
+// path. The setuid and setgid families have per-syscall functions shared by
+// every entry (native, 32-bit and 16-bit-uid); the other calls are taken at
+// the architecture's syscall wrapper, whose argument is the caller's
+// registers. The same records either way.
+#if defined(__TARGET_ARCH_x86)
+#define DM_SYSCALL_WRAPPER(name) "__x64_sys_" #name
+#elif defined(__TARGET_ARCH_arm64)
+#define DM_SYSCALL_WRAPPER(name) "__arm64_sys_" #name
+#endif
+
+#define PRIV_FUNC1(name, kind, sys)                                       \
+  SEC("fentry/__sys_" #name)                                              \
+  int BPF_PROG(priv_##name##_fentry, __u32 a0) {                          \
+    return priv_enter_args(kind, sys, a0, 0, 0);                          \
+  }                                                                       \
+  SEC("fexit/__sys_" #name)                                               \
+  int BPF_PROG(priv_##name##_fexit, __u32 a0, long ret) { return priv_exit_ret(ret); }
+#define PRIV_FUNC2(name, kind, sys)                                       \
+  SEC("fentry/__sys_" #name)                                              \
+  int BPF_PROG(priv_##name##_fentry, __u32 a0, __u32 a1) {                \
+    return priv_enter_args(kind, sys, a0, a1, 0);                         \
+  }                                                                       \
+  SEC("fexit/__sys_" #name)                                               \
+  int BPF_PROG(priv_##name##_fexit, __u32 a0, __u32 a1, long ret) { return priv_exit_ret(ret); }
+#define PRIV_FUNC3(name, kind, sys)                                       \
+  SEC("fentry/__sys_" #name)                                              \
+  int BPF_PROG(priv_##name##_fentry, __u32 a0, __u32 a1, __u32 a2) {      \
+    return priv_enter_args(kind, sys, a0, a1, a2);                        \
+  }                                                                       \
+  SEC("fexit/__sys_" #name)                                               \
+  int BPF_PROG(priv_##name##_fexit, __u32 a0, __u32 a1, __u32 a2, long ret) { \
+    return priv_exit_ret(ret);                                            \
+  }
+
+PRIV_FUNC1(setuid, PRIV_SETUID, PRIV_SYS_SETUID)
+PRIV_FUNC2(setreuid, PRIV_SETUID, PRIV_SYS_SETREUID)
+PRIV_FUNC3(setresuid, PRIV_SETUID, PRIV_SYS_SETRESUID)
+PRIV_FUNC1(setfsuid, PRIV_SETUID, PRIV_SYS_SETFSUID)
+PRIV_FUNC1(setgid, PRIV_SETGID, PRIV_SYS_SETGID)
+PRIV_FUNC2(setregid, PRIV_SETGID, PRIV_SYS_SETREGID)
+PRIV_FUNC3(setresgid, PRIV_SETGID, PRIV_SYS_SETRESGID)
+PRIV_FUNC1(setfsgid, PRIV_SETGID, PRIV_SYS_SETFSGID)
+
+// At a syscall wrapper: `filter` decides from the arguments whether the call
+// is one to record (ptrace attach or seize, a BPF program load).
+#define PRIV_WRAPPER(name, kind, sys, filter)                                   \
+  SEC("fentry/" DM_SYSCALL_WRAPPER(name))                                       \
+  int BPF_PROG(priv_##name##_fentry, const struct pt_regs* regs) {              \
+    __u64 a0 = PT_REGS_PARM1_CORE_SYSCALL(regs);                                \
+    __u64 a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);                                \
+    __u64 a2 = PT_REGS_PARM3_CORE_SYSCALL(regs);                                \
+    if (!(filter)) return 0;                                                    \
+    return priv_enter_args(kind, sys, a0, a1, a2);                              \
+  }                                                                             \
+  SEC("fexit/" DM_SYSCALL_WRAPPER(name))                                        \
+  int BPF_PROG(priv_##name##_fexit, const struct pt_regs* regs, long ret) {     \
+    return priv_exit_ret(ret);                                                  \
+  }
+
+PRIV_WRAPPER(capset, PRIV_CAPSET, PRIV_SYS_CAPSET, true)
+PRIV_WRAPPER(ptrace, PRIV_PTRACE, PRIV_SYS_PTRACE, a0 == DM_PTRACE_ATTACH || a0 == DM_PTRACE_SEIZE)
+PRIV_WRAPPER(bpf, PRIV_BPF_LOAD, PRIV_SYS_BPF, a0 == DM_BPF_PROG_LOAD)
+PRIV_WRAPPER(init_module, PRIV_MODULE_LOAD, PRIV_SYS_INIT_MODULE, true)
+PRIV_WRAPPER(finit_module, PRIV_MODULE_LOAD, PRIV_SYS_FINIT_MODULE, true)
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
@@ -39,10 +40,10 @@ static_assert(kEventTypes == DM_EVENT_TYPES && same(kEventExec, DM_EVENT_EXEC) &
               same(kEventPrivilege, DM_EVENT_PRIV) && same(kEventUdp, DM_EVENT_UDP));
 
 // Each program: the hook set it belongs to (none: the same in both), the
-// feature it serves, whether the probe can do without it, which of the exec
+// feature it serves, whether the probe loads without it, which of the exec
 // hooks' two builds it is (with bpf_loop, or bounded loops for kernels
-// before 5.17), and for UDP which way of counting it belongs to and the
-// shape of the receive function it attaches to.
+// before 5.17), and for privilege and UDP the way of recording it belongs to
+// and whether that way is incomplete without it.
 using Programs = decltype(telemetry_bpf::progs);  // the skeleton's struct of programs
 enum class Loop { kAny, kHelper, kBounded };
 struct Program {
@@ -52,71 +53,337 @@ struct Program {
   bool optional = false;
   bool cgroup = false;  // attached to the root of the cgroup v2 hierarchy
   Loop loop = Loop::kAny;
-  UdpVia udp = UdpVia::kNone;
+  Via via = Via::kNone;
+  bool essential = false;
   int recvmsg_args = 0;  // fexit on udp(v6)_recvmsg: for the function with this many arguments
 };
 constexpr auto kProcess = &TelemetryProbeOptions::process;
 constexpr auto kNetwork = &TelemetryProbeOptions::network;
 constexpr auto kPrivilege = &TelemetryProbeOptions::privilege;
 constexpr auto kUdp = &TelemetryProbeOptions::udp;
-constexpr auto kLengths = UdpVia::kLengthTracepoints;
-constexpr auto kFexit = UdpVia::kFexit;
 const Program kPrograms[] = {
-    {&Programs::exec_btf, Hook::kTpBtf, kProcess, false, false, Loop::kHelper},
-    {&Programs::exec_btf_bounded, Hook::kTpBtf, kProcess, false, false, Loop::kBounded},
-    {&Programs::fork_btf, Hook::kTpBtf, kProcess},
-    {&Programs::exit_btf, Hook::kTpBtf, kProcess},
-    {&Programs::tcp_state_btf, Hook::kTpBtf, kNetwork},
-    {&Programs::exec_tp, Hook::kTracepoint, kProcess, false, false, Loop::kHelper},
-    {&Programs::exec_tp_bounded, Hook::kTracepoint, kProcess, false, false, Loop::kBounded},
-    {&Programs::fork_tp, Hook::kTracepoint, kProcess},
-    {&Programs::exit_tp, Hook::kTracepoint, kProcess},
-    {&Programs::tcp_state_tp, Hook::kTracepoint, kNetwork},
-    // Syscall tracepoints, whichever set the rest uses. A kernel without
-    // module support has no init_module tracepoints, for one.
-    {&Programs::priv_setuid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setuid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setreuid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setreuid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setresuid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setresuid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setfsuid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setfsuid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setgid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setgid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setregid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setregid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setresgid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setresgid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setfsgid_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_setfsgid_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_capset_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_capset_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_ptrace_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_ptrace_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_bpf_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_bpf_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_init_module_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_init_module_exit, std::nullopt, kPrivilege, true},
-    {&Programs::priv_finit_module_enter, std::nullopt, kPrivilege, true},
-    {&Programs::priv_finit_module_exit, std::nullopt, kPrivilege, true},
-    // UDP, one of two ways. The send/receive length tracepoints (typed
-    // only: Linux 6.3+), with the sendmsg/recvmsg address hooks on the root
-    // cgroup, which only serve them...
-    {&Programs::udp_sent, std::nullopt, kUdp, true, false, Loop::kAny, kLengths},
-    {&Programs::udp_received, std::nullopt, kUdp, true, false, Loop::kAny, kLengths},
-    {&Programs::udp_sendmsg4, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
-    {&Programs::udp_sendmsg6, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
-    {&Programs::udp_recvmsg4, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
-    {&Programs::udp_recvmsg6, std::nullopt, kUdp, true, true, Loop::kAny, kLengths},
-    // ...or fexit on the UDP send and receive functions (older kernels
-    // without lockdown).
-    {&Programs::udp_sendmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit},
-    {&Programs::udpv6_sendmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit},
-    {&Programs::udp_recvmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 5},
-    {&Programs::udpv6_recvmsg_exit, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 5},
-    {&Programs::udp_recvmsg_exit_noblock, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 6},
-    {&Programs::udpv6_recvmsg_exit_noblock, std::nullopt, kUdp, true, false, Loop::kAny, kFexit, 6},
+    {.prog = &Programs::exec_btf, .hook = Hook::kTpBtf, .feature = kProcess, .loop = Loop::kHelper},
+    {.prog = &Programs::exec_btf_bounded,
+     .hook = Hook::kTpBtf,
+     .feature = kProcess,
+     .loop = Loop::kBounded},
+    {.prog = &Programs::fork_btf, .hook = Hook::kTpBtf, .feature = kProcess},
+    {.prog = &Programs::exit_btf, .hook = Hook::kTpBtf, .feature = kProcess},
+    {.prog = &Programs::tcp_state_btf, .hook = Hook::kTpBtf, .feature = kNetwork},
+    {.prog = &Programs::exec_tp,
+     .hook = Hook::kTracepoint,
+     .feature = kProcess,
+     .loop = Loop::kHelper},
+    {.prog = &Programs::exec_tp_bounded,
+     .hook = Hook::kTracepoint,
+     .feature = kProcess,
+     .loop = Loop::kBounded},
+    {.prog = &Programs::fork_tp, .hook = Hook::kTracepoint, .feature = kProcess},
+    {.prog = &Programs::exit_tp, .hook = Hook::kTracepoint, .feature = kProcess},
+    {.prog = &Programs::tcp_state_tp, .hook = Hook::kTracepoint, .feature = kNetwork},
+    // Privilege events, one of two ways. fentry/fexit on the kernel's own
+    // function for each call; a kernel without module support has no
+    // module calls...
+    {.prog = &Programs::priv_setuid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setuid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setreuid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setreuid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setresuid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setresuid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setfsuid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setfsuid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setgid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setgid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setregid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setregid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setresgid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setresgid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setfsgid_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_setfsgid_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_capset_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_capset_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_ptrace_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_ptrace_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_bpf_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_bpf_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry,
+     .essential = true},
+    {.prog = &Programs::priv_init_module_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry},
+    {.prog = &Programs::priv_init_module_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry},
+    {.prog = &Programs::priv_finit_module_fentry,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry},
+    {.prog = &Programs::priv_finit_module_fexit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kFentry},
+    // ...or the syscall tracepoints, whichever set the rest uses.
+    {.prog = &Programs::priv_setuid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setuid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setreuid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setreuid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setresuid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setresuid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setfsuid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setfsuid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setgid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setgid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setregid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setregid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setresgid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setresgid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setfsgid_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_setfsgid_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_capset_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_capset_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_ptrace_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_ptrace_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_bpf_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_bpf_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_init_module_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_init_module_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_finit_module_enter,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    {.prog = &Programs::priv_finit_module_exit,
+     .feature = kPrivilege,
+     .optional = true,
+     .via = Via::kSyscallTracepoints},
+    // UDP flows, one of two ways. The send/receive length tracepoints, with
+    // the sendmsg/recvmsg address hooks on the root cgroup, which only serve
+    // them...
+    {.prog = &Programs::udp_sent,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kLengthTracepoints,
+     .essential = true},
+    {.prog = &Programs::udp_received,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kLengthTracepoints,
+     .essential = true},
+    {.prog = &Programs::udp_sendmsg4,
+     .feature = kUdp,
+     .optional = true,
+     .cgroup = true,
+     .via = Via::kLengthTracepoints},
+    {.prog = &Programs::udp_sendmsg6,
+     .feature = kUdp,
+     .optional = true,
+     .cgroup = true,
+     .via = Via::kLengthTracepoints},
+    {.prog = &Programs::udp_recvmsg4,
+     .feature = kUdp,
+     .optional = true,
+     .cgroup = true,
+     .via = Via::kLengthTracepoints},
+    {.prog = &Programs::udp_recvmsg6,
+     .feature = kUdp,
+     .optional = true,
+     .cgroup = true,
+     .via = Via::kLengthTracepoints},
+    // ...or fexit on the UDP send and receive functions; the receive ones in
+    // the shape the kernel's function has.
+    {.prog = &Programs::udp_sendmsg_exit,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kFexit,
+     .essential = true},
+    {.prog = &Programs::udpv6_sendmsg_exit,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kFexit,
+     .essential = true},
+    {.prog = &Programs::udp_recvmsg_exit,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kFexit,
+     .essential = true,
+     .recvmsg_args = 5},
+    {.prog = &Programs::udpv6_recvmsg_exit,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kFexit,
+     .essential = true,
+     .recvmsg_args = 5},
+    {.prog = &Programs::udp_recvmsg_exit_noblock,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kFexit,
+     .essential = true,
+     .recvmsg_args = 6},
+    {.prog = &Programs::udpv6_recvmsg_exit_noblock,
+     .feature = kUdp,
+     .optional = true,
+     .via = Via::kFexit,
+     .essential = true,
+     .recvmsg_args = 6},
 };
 constexpr size_t kProgramCount = std::size(kPrograms);
 
@@ -219,17 +486,21 @@ void TelemetryProbe::LinkDeleter::operator()(bpf_link* link) const { bpf_link__d
 
 TelemetryProbe::TelemetryProbe()
     : decoder_([this](Event&& e) {
-        if (auto* p = std::get_if<PrivilegeEvent>(&e)) p->hook = "tracepoint";  // syscalls
+        if (auto* p = std::get_if<PrivilegeEvent>(&e)) p->hook = viaName(privilege_via_);
         if (sink_ != nullptr) (*sink_)(std::move(e));
       }) {}
 
-std::string_view udpViaName(UdpVia via) {
+std::string_view viaName(Via via) {
   switch (via) {
-    case UdpVia::kLengthTracepoints:
+    case Via::kLengthTracepoints:
       return "tp_btf";
-    case UdpVia::kFexit:
+    case Via::kFexit:
       return "fexit";
-    case UdpVia::kNone:
+    case Via::kFentry:
+      return "fentry";
+    case Via::kSyscallTracepoints:
+      return "tracepoint";
+    case Via::kNone:
       break;
   }
   return "";
@@ -237,59 +508,90 @@ std::string_view udpViaName(UdpVia via) {
 
 Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::open(const TelemetryProbeOptions& options) {
   routeLibbpfLogs();
-  if (options.privilege) ensureTracefs();  // syscall tracepoints are found through it
   const bool bpf_loop = options.bpf_loop.value_or(kernelHasHelper(BPF_FUNC_loop));
   const bool ancestor_helper = options.ancestor_cgroup_helper.value_or(
       kernelHasHelper(BPF_FUNC_get_current_ancestor_cgroup_id));
   const KernelBtf btf = readKernelBtf();
-  // The ways to count UDP, best first: the length tracepoints where the
-  // kernel has them, else fexit.
-  std::vector<UdpVia> udp_ways;
+  // The ways to record UDP flows and privilege events, best first. A way
+  // the kernel refuses (fentry and fexit in lockdown) costs a reload.
+  std::vector<Via> udp_ways{Via::kNone};  // first: the one tried
   if (options.udp_via) {
     udp_ways = {*options.udp_via};
   } else if (options.udp) {
-    if (btf.udp_length_tracepoints) udp_ways.push_back(UdpVia::kLengthTracepoints);
-    udp_ways.push_back(UdpVia::kFexit);
+    udp_ways = {Via::kFexit};
+    if (btf.udp_length_tracepoints) udp_ways.insert(udp_ways.begin(), Via::kLengthTracepoints);
   }
-  if (udp_ways.empty()) udp_ways.push_back(UdpVia::kNone);
+  std::vector<Via> privilege_ways{Via::kNone};
+  if (options.privilege_via) {
+    privilege_ways = {*options.privilege_via};
+  } else if (options.privilege) {
+    privilege_ways = {Via::kFentry, Via::kSyscallTracepoints};
+  }
+  if (std::find(privilege_ways.begin(), privilege_ways.end(), Via::kSyscallTracepoints) !=
+      privilege_ways.end()) {
+    ensureTracefs();  // syscall tracepoints are found through it
+  }
   using Loaded = std::unique_ptr<TelemetryProbe>;
   return firstHookThatLoads<Loaded>(
       options.only_hook, "telemetry", [&](Hook hook) -> Result<Loaded> {
-        std::vector<std::string> passed_over;  // UDP ways tried before the one taken
-        for (size_t way = 0;; ++way) {
-          auto probe = load(options, hook, bpf_loop, ancestor_helper, udp_ways[way], btf);
-          if (!probe.ok() || (*probe)->udp_ || !options.udp || way + 1 == udp_ways.size()) {
-            if (probe.ok()) {
-              auto& missing = (*probe)->missing_;
-              missing.insert(missing.begin(), passed_over.begin(), passed_over.end());
-            }
+        Ways ways{udp_ways, privilege_ways, {}};
+        for (;;) {
+          auto probe = load(options, hook, bpf_loop, ancestor_helper, ways, btf);
+          if (!probe.ok()) return probe;
+          auto& p = **probe;
+          // A way that did not attach whole gives way to the next, if any.
+          bool again = ways.next(kUdp, p.udp_via_ != Via::kNone, p.udp_missing_);
+          again =
+              ways.next(kPrivilege, p.privilege_via_ != Via::kNone, p.privilege_missing_) || again;
+          if (!again) {
+            p.passed_over_ = std::move(ways.passed_over);
             return probe;
           }
-          passed_over.insert(passed_over.end(), (*probe)->udp_missing_.begin(),
-                             (*probe)->udp_missing_.end());
         }
       });
 }
 
+bool TelemetryProbe::Ways::next(bool TelemetryProbeOptions::*feature, bool whole,
+                                const std::vector<std::string>& missing) {
+  auto& list = feature == &TelemetryProbeOptions::udp ? udp : privilege;
+  if (whole || list.size() < 2) return false;
+  for (const auto& m : missing) {
+    passed_over.push_back(std::string(viaName(list[1])) + " instead of " +
+                          std::string(viaName(list[0])) + ", which does not load here: " + m);
+  }
+  list.erase(list.begin());
+  return true;
+}
+
 Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProbeOptions& options,
                                                              Hook hook, bool bpf_loop,
-                                                             bool ancestor_helper, UdpVia udp_via,
+                                                             bool ancestor_helper, Ways& ways,
                                                              const KernelBtf& btf) {
   const Loop loop = bpf_loop ? Loop::kHelper : Loop::kBounded;
   std::unique_ptr<TelemetryProbe> probe(new TelemetryProbe());
   probe->hook_ = hook;
+  auto viaOf = [&](const Program& p) {
+    if (p.feature == kUdp) return ways.udp.front();
+    if (p.feature == kPrivilege) return ways.privilege.front();
+    return Via::kNone;
+  };
   // Load one set of hooks, for the features asked for: the kernel must not
   // be asked to verify hooks it cannot attach.
+  const int recvmsg_args = btf.udp_recvmsg_args != 0 ? btf.udp_recvmsg_args : 5;
+  auto chosen = [&](const Program& p) {
+    return (!p.hook || *p.hook == hook) && options.*p.feature &&
+           (p.loop == Loop::kAny || p.loop == loop) && p.via == viaOf(p) &&
+           (p.recvmsg_args == 0 || p.recvmsg_args == recvmsg_args);
+  };
   std::array<bool, kProgramCount> wanted{};
-  for (size_t i = 0; i < kProgramCount; ++i) {
-    const Program& p = kPrograms[i];
-    wanted[i] = (!p.hook || *p.hook == hook) && options.*p.feature &&
-                (p.loop == Loop::kAny || p.loop == loop) &&
-                (p.feature != kUdp || p.udp == udp_via) &&
-                (p.recvmsg_args == 0 || p.recvmsg_args == btf.udp_recvmsg_args ||
-                 (btf.udp_recvmsg_args == 0 && p.recvmsg_args == 5));
-  }
-  const auto selected = wanted;
+  for (size_t i = 0; i < kProgramCount; ++i) wanted[i] = chosen(kPrograms[i]);
+  auto missing = [&](size_t i, std::string text) {
+    probe->missing_.push_back(std::move(text));
+    if (kPrograms[i].feature == kUdp) probe->udp_missing_.push_back(probe->missing_.back());
+    if (kPrograms[i].feature == kPrivilege) {
+      probe->privilege_missing_.push_back(probe->missing_.back());
+    }
+  };
   auto load = [&]() -> int {
     probe->skel_.reset(telemetry_bpf__open());
     if (!probe->skel_) return -errno;
@@ -342,32 +644,53 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProb
     if (!kPrograms[*which].optional) {
       return Error(ErrorCode::kUnavailable, section + ": " + failed->reason);
     }
-    probe->missing_.push_back(section + " (does not load here: " + failed->reason + ")");
-    if (kPrograms[*which].feature == kUdp) probe->udp_missing_.push_back(probe->missing_.back());
+    std::string text = section + " (does not load here: " + failed->reason + ")";
+    const Program& p = kPrograms[*which];
+    if (p.essential) {
+      // Its way cannot be whole: the next way of its feature, if any, now
+      // (the kernel refusing one fentry program refuses them all).
+      auto& list = p.feature == kUdp ? ways.udp : ways.privilege;
+      if (list.size() > 1) {
+        ways.next(p.feature, false, {text});
+        for (size_t i = 0; i < kProgramCount; ++i) {
+          if (kPrograms[i].feature == p.feature) wanted[i] = chosen(kPrograms[i]);
+        }
+        continue;
+      }
+    }
+    missing(*which, std::move(text));
     wanted[*which] = false;
   }
+  const Via udp_via = ways.udp.front();
+  const Via privilege_via = ways.privilege.front();
+  std::array<bool, kProgramCount> selected{};
+  for (size_t i = 0; i < kProgramCount; ++i) selected[i] = chosen(kPrograms[i]);
   if (!probe->skel_) {
     return Error(ErrorCode::kInternal, "cannot open the telemetry probe: " + libbpfError(err));
   }
   if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
   auto& loaded = *probe->skel_;
   if (auto filled = fillFilters(loaded, options.filters); !filled.ok()) return filled.error();
-  UniqueFd cgroup_root;
-  // UDP is counted only when every counting program of its way is there
-  // (the address hooks only serve the length tracepoints).
-  auto udpComplete = [&] {
+  // A way of recording is whole when every program it cannot do without is
+  // there, and at least one program is (the syscall tracepoints need none
+  // in particular). One that is not whole records nothing: its programs are
+  // not attached, or detached again.
+  auto whole = [&](bool TelemetryProbeOptions::*feature, Via via) {
+    if (via == Via::kNone || !(options.*feature)) return false;
+    bool any = false;
     for (size_t i = 0; i < kProgramCount; ++i) {
-      if (kPrograms[i].feature == kUdp && !kPrograms[i].cgroup && selected[i] && !wanted[i]) {
-        return false;
-      }
+      const Program& p = kPrograms[i];
+      if (p.feature != feature || !selected[i]) continue;
+      if (p.essential && !wanted[i]) return false;
+      any = any || (wanted[i] && !p.cgroup);
     }
-    return udp_via != UdpVia::kNone;
+    return any;
   };
-  bool udp_counts = options.udp && udpComplete();
+  UniqueFd cgroup_root;
   std::vector<size_t> linked;  // the program of each link
   for (size_t i = 0; i < kProgramCount; ++i) {
     const Program& p = kPrograms[i];
-    if (!wanted[i] || (p.feature == kUdp && !udp_counts)) continue;
+    if (!wanted[i] || (p.via != Via::kNone && !whole(p.feature, p.via))) continue;
     bpf_program* prog = loaded.progs.*p.prog;
     std::string where = bpf_program__section_name(prog);
     bpf_link* link = nullptr;
@@ -389,31 +712,31 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProb
                                                                    : ErrorCode::kUnavailable,
                      where + ": " + libbpfError(attach_err));
       }
-      probe->missing_.push_back(where + " (" + libbpfError(attach_err) + ")");
-      if (p.feature == kUdp) probe->udp_missing_.push_back(probe->missing_.back());
+      missing(i, where + " (" + libbpfError(attach_err) + ")");
       wanted[i] = false;
-      if (p.feature == kUdp && !p.cgroup) udp_counts = false;
       continue;
     }
     probe->links_.emplace_back(link);
     probe->attached_.push_back(std::move(where));
+    probe->attached_programs_.push_back(prog);
     linked.push_back(i);
   }
-  // A way of counting UDP that is not whole counts nothing: its links go.
+  const bool udp = whole(kUdp, udp_via);
+  const bool privilege = whole(kPrivilege, privilege_via);
   for (size_t l = linked.size(); l-- > 0;) {
-    if (kPrograms[linked[l]].feature == kUdp && !udp_counts) {
+    const Program& p = kPrograms[linked[l]];
+    if ((p.feature == kUdp && !udp) || (p.feature == kPrivilege && !privilege)) {
       probe->links_.erase(probe->links_.begin() + static_cast<ptrdiff_t>(l));
       probe->attached_.erase(probe->attached_.begin() + static_cast<ptrdiff_t>(l));
+      probe->attached_programs_.erase(probe->attached_programs_.begin() +
+                                      static_cast<ptrdiff_t>(l));
     }
   }
-  probe->udp_ = udp_counts;
-  probe->udp_via_ = udp_counts ? udp_via : UdpVia::kNone;
-  bool privilege = false;
-  for (size_t i = 0; i < kProgramCount; ++i) {
-    privilege = privilege || (wanted[i] && kPrograms[i].feature == kPrivilege);
-  }
+  probe->udp_ = udp;
+  probe->udp_via_ = udp ? udp_via : Via::kNone;
+  probe->privilege_via_ = privilege ? privilege_via : Via::kNone;
   if (options.privilege && !privilege) probe->unserved_.emplace_back("privilege events");
-  if (options.udp && !probe->udp_) probe->unserved_.emplace_back("UDP flows");
+  if (options.udp && !udp) probe->unserved_.emplace_back("UDP flows");
   probe->ring_.reset(
       ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample, probe.get(), nullptr));
   if (!probe->ring_) {
@@ -493,11 +816,26 @@ Result<size_t> TelemetryProbe::flushUdpFlows(const EventDecoder::Sink& sink) {
     UdpFlowEvent flow =
         decodeUdpFlow(std::string_view(reinterpret_cast<const char*>(&k), sizeof(k)),
                       std::string_view(reinterpret_cast<const char*>(&value), sizeof(value)), now);
-    flow.hook = udpViaName(udp_via_);
+    flow.hook = viaName(udp_via_);
     sink(Event(std::move(flow)));
     ++n;
   }
   return n;
+}
+
+std::vector<TelemetryProbe::ProgramStats> TelemetryProbe::programStats() const {
+  std::vector<ProgramStats> stats;
+  for (const bpf_program* prog : attached_programs_) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    ProgramStats s{.name = bpf_program__name(prog)};
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
+      s.runs = info.run_cnt;
+      s.run_time_ns = info.run_time_ns;
+    }
+    stats.push_back(std::move(s));
+  }
+  return stats;
 }
 
 Result<EventCounters> TelemetryProbe::drops() const {

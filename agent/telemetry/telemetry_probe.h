@@ -15,6 +15,7 @@
 
 struct bpf_link;
 struct bpf_map;
+struct bpf_program;
 struct ring_buffer;
 struct telemetry_bpf;
 
@@ -35,12 +36,23 @@ struct EventFilters {
   uint32_t rate_limit = 0;
 };
 
-// How UDP flows are counted: at the send/receive length tracepoints
-// (tp_btf, Linux 6.3+), or by fexit on the UDP send and receive functions
-// (older kernels that allow fexit).
-enum class UdpVia { kNone, kLengthTracepoints, kFexit };
-// "tp_btf", "fexit" (records say which hooks counted them).
-std::string_view udpViaName(UdpVia via);
+// The ways a feature with more than one is recorded; at start the probe
+// takes the first way that loads, in this order for each feature.
+enum class Via {
+  kNone,
+  // UDP flows: the send/receive length tracepoints (tp_btf, Linux 6.3+),
+  // else fexit on the UDP send and receive functions (kernels that allow
+  // fexit: not in lockdown).
+  kLengthTracepoints,
+  kFexit,
+  // Privilege events: fentry/fexit on the kernel's per-syscall functions
+  // (kernels that allow them), else the syscall tracepoints, which put every
+  // system call of the host on the tracing path.
+  kFentry,
+  kSyscallTracepoints,
+};
+// The hook name records carry: "tp_btf", "fexit", "fentry", "tracepoint".
+std::string_view viaName(Via via);
 
 struct TelemetryProbeOptions {
   uint32_t ring_buffer_bytes = 2u << 20;  // rounded up to a power of two, at least a page
@@ -62,8 +74,10 @@ struct TelemetryProbeOptions {
   // read the ancestors from the task's cgroup (kernels without the helper
   // in tracing programs, 5.10). Unset: the kernel is asked (tests set it).
   std::optional<bool> ancestor_cgroup_helper;
-  // Count UDP only this way (tests). Unset: the best the kernel allows.
-  std::optional<UdpVia> udp_via;
+  // Record UDP flows or privilege events only this way (tests). Unset: the
+  // best the kernel allows.
+  std::optional<Via> udp_via;
+  std::optional<Via> privilege_via;
   // Wake the reader only when half the ring buffer is waiting: the reader
   // comes back on its poll timeout (so poll() timeouts bound the latency,
   // and a reader that polls often while events flow is never woken). A
@@ -120,12 +134,24 @@ class TelemetryProbe {
   // read.
   Result<size_t> flushUdpFlows(const EventDecoder::Sink& sink);
   bool countsUdp() const { return udp_; }
-  UdpVia udpVia() const { return udp_via_; }
+  Via udpVia() const { return udp_via_; }
+  Via privilegeVia() const { return privilege_via_; }
+  // Better ways passed over for a fallback, with the kernel's reason (for
+  // the log: the feature is still recorded).
+  const std::vector<std::string>& passedOver() const { return passed_over_; }
   // The features asked for that no hook serves on this kernel ("privilege
   // events", "UDP flows"); a feature served by a fallback is served.
   const std::vector<std::string>& unserved() const { return unserved_; }
   Result<EventCounters> drops() const;
   Result<EventCounters> throttled() const;
+  // How often each attached program ran and for how long in all, as the
+  // kernel counts it while kernel.bpf_stats_enabled is 1 (zeros otherwise).
+  struct ProgramStats {
+    std::string name;
+    uint64_t runs = 0;
+    uint64_t run_time_ns = 0;
+  };
+  std::vector<ProgramStats> programStats() const;
   uint64_t malformed() const { return decoder_.malformed(); }
 
   struct KernelBtf;  // what the kernel's BTF says (telemetry_probe.cpp)
@@ -141,11 +167,23 @@ class TelemetryProbe {
     void operator()(bpf_link* link) const;
   };
   TelemetryProbe();
+  // The ways left to try for UDP flows and privilege events (the first is
+  // the one tried), and the better ones passed over, with the reason.
+  struct Ways {
+    std::vector<Via> udp;
+    std::vector<Via> privilege;
+    std::vector<std::string> passed_over;
+    // Drops the first way of a feature when it is not whole and another
+    // remains, noting why; whether it did.
+    bool next(bool TelemetryProbeOptions::*feature, bool whole,
+              const std::vector<std::string>& missing);
+  };
   // One load of the object with one set of hooks, one build of the exec
-  // hooks and one way of counting UDP.
+  // hooks and the first remaining way of each feature (a way whose
+  // essential program the kernel refuses is dropped on the spot).
   static Result<std::unique_ptr<TelemetryProbe>> load(const TelemetryProbeOptions& options,
                                                       Hook hook, bool bpf_loop,
-                                                      bool ancestor_helper, UdpVia udp_via,
+                                                      bool ancestor_helper, Ways& ways,
                                                       const KernelBtf& btf);
   static int onSample(void* ctx, void* data, size_t size);
   Result<EventCounters> readCounters(const bpf_map* map, const char* what) const;
@@ -154,11 +192,16 @@ class TelemetryProbe {
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::vector<std::string> attached_;
+  std::vector<const bpf_program*> attached_programs_;  // beside attached_
   std::vector<std::string> missing_;
   std::vector<std::string> unserved_;
-  std::vector<std::string> udp_missing_;  // the UDP part of missing_
+  std::vector<std::string> passed_over_;
   bool udp_ = false;
-  UdpVia udp_via_ = UdpVia::kNone;
+  Via udp_via_ = Via::kNone;
+  Via privilege_via_ = Via::kNone;
+  // What load() left out, by feature (for the next way's attempt).
+  std::vector<std::string> udp_missing_;
+  std::vector<std::string> privilege_missing_;
   bool lookup_and_delete_ = true;  // the kernel has it for hash maps (5.14+)
   Hook hook_ = Hook::kTpBtf;
   const EventDecoder::Sink* sink_ = nullptr;

@@ -204,7 +204,7 @@ void expectTcpLifecycle(Hook hook, const Loopback& l) {
 // (recvfrom, sendto): both ways of knowing the peer. Each side's flow carries
 // its process, the 5-tuple and the counts; the next interval starts empty.
 // `via`: count UDP only that way; unset, the best the kernel allows.
-void expectUdpFlows(const Loopback& l, std::optional<UdpVia> via = std::nullopt) {
+void expectUdpFlows(const Loopback& l, std::optional<Via> via = std::nullopt) {
   SCOPED_TRACE(l.address);
   TelemetryProbeOptions options{.process = false, .network = false, .privilege = false};
   options.udp_via = via;
@@ -212,7 +212,7 @@ void expectUdpFlows(const Loopback& l, std::optional<UdpVia> via = std::nullopt)
   ASSERT_TRUE(probe.ok()) << probe.error().message();
   std::string missing;
   for (const auto& m : (*probe)->missing()) missing += m + "\n";
-  if (via == UdpVia::kFexit && !(*probe)->countsUdp()) {
+  if (via == Via::kFexit && !(*probe)->countsUdp()) {
     // Kernels in lockdown (this development machine's) refuse fexit: the
     // probe must say so; the kernel matrix's kernels run this test.
     ASSERT_NE(missing.find("fexit/udp_sendmsg"), std::string::npos) << missing;
@@ -322,8 +322,8 @@ void expectUdpFlows(const Loopback& l, std::optional<UdpVia> via = std::nullopt)
 TEST(UdpFlows, Ipv4) { expectUdpFlows({AF_INET, "127.0.0.1"}); }
 TEST(UdpFlows, Ipv6) { expectUdpFlows({AF_INET6, "::1"}); }
 // The fallback for kernels before 6.3 counts the same.
-TEST(UdpFlows, Ipv4Fexit) { expectUdpFlows({AF_INET, "127.0.0.1"}, UdpVia::kFexit); }
-TEST(UdpFlows, Ipv6Fexit) { expectUdpFlows({AF_INET6, "::1"}, UdpVia::kFexit); }
+TEST(UdpFlows, Ipv4Fexit) { expectUdpFlows({AF_INET, "127.0.0.1"}, Via::kFexit); }
+TEST(UdpFlows, Ipv6Fexit) { expectUdpFlows({AF_INET6, "::1"}, Via::kFexit); }
 
 TEST(TcpEvents, Ipv4TpBtf) { expectTcpLifecycle(Hook::kTpBtf, {AF_INET, "127.0.0.1"}); }
 TEST(TcpEvents, Ipv6TpBtf) { expectTcpLifecycle(Hook::kTpBtf, {AF_INET6, "::1"}); }
