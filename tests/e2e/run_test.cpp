@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 #include "tests/e2e/agent_fixture.h"
 
@@ -44,6 +47,82 @@ TEST(Run, SealsEnrollmentAndHeartbeatsThenStopsCleanlyOnSigterm) {
                              (dir / "evidence").string()});
   EXPECT_EQ(pinned.exit_code, 0) << pinned.out;
   EXPECT_NE(pinned.out.find("pinned ("), std::string::npos) << pinned.out;
+}
+
+// The first record of each kind ("enrollment", "heartbeat") in the evidence.
+std::map<std::string, nlohmann::json> firstRecords(const std::filesystem::path& evidence) {
+  std::map<std::string, nlohmann::json> first;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(evidence)) {
+    if (e.is_regular_file() && e.path().extension() == ".jsonl") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      auto record = nlohmann::json::parse(line, nullptr, false);
+      if (!record.is_object()) continue;
+      for (const char* kind : {"enrollment", "heartbeat"}) {
+        if (record.contains(kind) && !first.count(kind)) first[kind] = record[kind];
+      }
+    }
+  }
+  return first;
+}
+
+// On a host where every hook attaches, --require-all-hooks runs, and the
+// enrollment lists the hooks. Without the capabilities to load eBPF, it
+// exits 3 before sealing anything; without the flag the agent runs, and
+// the enrollment and every heartbeat say what is not recorded.
+TEST(Run, RequireAllHooksRefusesAHostWhereAFeatureHasNoHook) {
+  TempDir dir;
+  auto config = writeAgentConfig(dir);
+  {
+    Subprocess agent(agentArgs(config, {"--require-all-hooks"}), dir.path());
+    ASSERT_TRUE(agent.waitForErr("delivered batch 1 to directory", 30s)) << agent.err();
+    agent.signal(SIGINT);
+    ASSERT_EQ(agent.wait(), 0) << agent.err();
+    auto first = firstRecords(dir / "evidence");
+    ASSERT_TRUE(first.count("enrollment"));
+    auto hooks = first["enrollment"].value("telemetry_hooks", nlohmann::json::array());
+    EXPECT_NE(std::find(hooks.begin(), hooks.end(), "tp_btf/sched_process_exec"), hooks.end())
+        << first["enrollment"].dump();
+  }
+  // setpriv takes CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN out of the bounding
+  // set: root without them cannot load programs.
+  auto without = [](const std::filesystem::path& agent_config, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin",
+                                     "--inh-caps=-all", "--"};
+    auto agent = agentArgs(agent_config, std::move(args));
+    argv.insert(argv.end(), agent.begin(), agent.end());
+    return argv;
+  };
+  TempDir refused;
+  auto strict =
+      runCommand(without(writeAgentConfig(refused), {"--require-all-hooks"}), refused.path());
+  EXPECT_EQ(strict.exit_code, 3) << strict.err;
+  EXPECT_NE(strict.err.find("--require-all-hooks: no eBPF hook records process events, TCP events"),
+            std::string::npos)
+      << strict.err;
+  EXPECT_NE(strict.err.find("refused them for privilege"), std::string::npos) << strict.err;
+  if (std::filesystem::exists(refused / "evidence")) {
+    EXPECT_TRUE(firstRecords(refused / "evidence").empty()) << "nothing is sealed";
+  }
+
+  TempDir lenient;
+  Subprocess agent(without(writeAgentConfig(lenient), {}), lenient.path());
+  ASSERT_TRUE(agent.waitForErr("heartbeat:", 30s)) << agent.err();
+  agent.signal(SIGINT);
+  ASSERT_EQ(agent.wait(), 0) << agent.err();
+  EXPECT_NE(agent.err().find("are configured but not recorded"), std::string::npos) << agent.err();
+  auto first = firstRecords(lenient / "evidence");
+  ASSERT_TRUE(first.count("enrollment") && first.count("heartbeat"));
+  EXPECT_TRUE(first["enrollment"].value("telemetry_hooks", nlohmann::json::array()).empty());
+  for (const char* kind : {"enrollment", "heartbeat"}) {
+    std::string missing = first[kind].value("telemetry_missing", nlohmann::json::array()).dump();
+    EXPECT_NE(missing.find("process events: not recorded"), std::string::npos)
+        << kind << ": " << missing;
+  }
 }
 
 TEST(Run, SighupSaysReloadIsUnsupportedAndSigintStops) {
