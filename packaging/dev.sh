@@ -9,8 +9,10 @@
 #                                   ASan+UBSan and libFuzzer coverage
 #                                   (build/test); unit, integration, eBPF and
 #                                   end-to-end tests, format and clang-tidy;
-#                                   then the fuzzers (bounded run) and the
-#                                   benchmarks (release build)
+#                                   then the fuzzers (bounded run), the
+#                                   kernel matrix (Debian's 5.10, 6.1 and
+#                                   6.12 cloud kernels under QEMU, and the
+#                                   host; release build) and the benchmarks
 #   packaging/dev.sh build          release build only (build/release)
 #   packaging/dev.sh bench          release build and benchmarks
 #
@@ -48,6 +50,8 @@ release_build() {
 }
 
 bench_targets=(demarc bench_seal bench_storm bench_s3)
+# The kernel matrix (tests/kernels/matrix.py) boots these in each kernel.
+matrix_targets=(demarc bpf_telemetry bench_storm)
 
 mount_tracefs() {
   # Plain tracepoints attach through tracefs; some machines do not mount it.
@@ -136,7 +140,7 @@ case "$cmd" in
     # sockets and timers); whatever is left is built before the benchmarks.
     release_log=$(mktemp)
     (renice -n 19 -p "$BASHPID" >/dev/null && ionice -c 3 -p "$BASHPID" &&
-      release_build "${bench_targets[@]}") >"$release_log" 2>&1 &
+      release_build "${bench_targets[@]}" "${matrix_targets[@]}") >"$release_log" 2>&1 &
     release_pid=$!
     trap 'pkill -P "$release_pid" || true; kill "$release_pid" 2>/dev/null || true' EXIT
     ctest --test-dir build/test -j "$jobs" --output-on-failure --timeout 900 | tee "$ctest_log"
@@ -150,6 +154,10 @@ case "$cmd" in
     fi
     trap - EXIT
     rm -f "$release_log"
+    echo "== kernel matrix (tests/kernels) =="
+    matrix_failed=0
+    python3 tests/kernels/matrix.py build/release || matrix_failed=1
+    echo "== kernel matrix done after ${SECONDS}s =="
     run_bench
     echo "== benchmarks done after ${SECONDS}s =="
     # The suite's result last, where CI reads it: "tests: N passed, N failed".
@@ -157,7 +165,11 @@ case "$cmd" in
     rm -f "$ctest_log"
     total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
     failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$summary")
+    # The kernel matrix counts as one test.
+    total=$((total + 1))
+    failed=$((failed + matrix_failed))
     echo "tests: $((total - failed)) passed, $failed failed"
+    [[ $failed == 0 ]] || exit 1
     ;;
   build)
     packaging/setup-deps.sh

@@ -60,6 +60,9 @@ packages=(
   # packer (Debian's 1.6.6) validates the AMI bake template; systemd-nspawn
   # boots a Debian root to run the installed unit under a real systemd
   packer systemd-container
+  # the kernel matrix (tests/kernels) boots Debian's cloud kernels under QEMU
+  # (TCG) from an initramfs of busybox and the release build (cpio)
+  qemu-system-x86 busybox-static cpio
   # the report and timeline pages are rendered and clicked in a real browser
   # (headless, through ChromeDriver)
   chromium chromium-driver
