@@ -156,6 +156,7 @@ OpenedProbe openTelemetryProbe(const config::Config& config) {
   spdlog::info("eBPF: recording {} via {} hooks ({} programs attached; ring buffer {})", what,
                telemetry::hookName((*probe)->hook()), (*probe)->attached().size(),
                formatSize(t.ring_buffer_size()));
+  for (const auto& p : (*probe)->passedOver()) spdlog::info("eBPF: {}", p);
   opened.missing = (*probe)->missing();
   opened.unserved = (*probe)->unserved();
   for (const auto& m : opened.missing) spdlog::warn("eBPF: not available here: {}", m);

@@ -557,7 +557,7 @@ bool TelemetryProbe::Ways::next(bool TelemetryProbeOptions::*feature, bool whole
   if (whole || list.size() < 2) return false;
   for (const auto& m : missing) {
     passed_over.push_back(std::string(viaName(list[1])) + " instead of " +
-                          std::string(viaName(list[0])) + ", which does not load here: " + m);
+                          std::string(viaName(list[0])) + ": " + m);
   }
   list.erase(list.begin());
   return true;
