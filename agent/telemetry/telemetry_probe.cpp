@@ -563,36 +563,98 @@ bool TelemetryProbe::Ways::next(bool TelemetryProbeOptions::*feature, bool whole
   return true;
 }
 
+// The programs one load of the object asks for, and what became of them.
+class TelemetryProbe::Choice {
+ public:
+  Choice(const TelemetryProbeOptions& options, Hook hook, bool bpf_loop, int recvmsg_args,
+         Ways& ways)
+      : options_(options),
+        hook_(hook),
+        loop_(bpf_loop ? Loop::kHelper : Loop::kBounded),
+        recvmsg_args_(recvmsg_args != 0 ? recvmsg_args : 5),
+        ways_(ways) {
+    for (size_t i = 0; i < kProgramCount; ++i) wanted_[i] = selected_[i] = chosen(kPrograms[i]);
+  }
+
+  bool wanted(size_t i) const { return wanted_[i]; }
+  void drop(size_t i) { wanted_[i] = false; }
+  Via via(const Program& p) const {
+    if (p.feature == kUdp) return ways_.udp.front();
+    if (p.feature == kPrivilege) return ways_.privilege.front();
+    return Via::kNone;
+  }
+
+  // The kernel would not load program i. An essential program takes its
+  // way with it (the kernel refusing one fentry program refuses them all):
+  // the next way of its feature is chosen now when there is one, and `why`
+  // goes to the ways passed over; else the way's programs are all left
+  // out. Returns whether `why` is a hook missing for good.
+  bool refuse(size_t i, const std::string& why) {
+    const Program& p = kPrograms[i];
+    if (!p.essential) {
+      wanted_[i] = false;
+      return true;
+    }
+    auto& list = p.feature == kUdp ? ways_.udp : ways_.privilege;
+    bool other = list.size() > 1;
+    if (other) ways_.next(p.feature, false, {why});
+    for (size_t j = 0; j < kProgramCount; ++j) {
+      if (kPrograms[j].feature == p.feature) {
+        wanted_[j] = selected_[j] = other && chosen(kPrograms[j]);
+      }
+    }
+    return !other;
+  }
+
+  // Whether a feature's way is whole: every program it cannot do without
+  // is there, and one at least (the syscall tracepoints need none in
+  // particular). A way that is not whole records nothing.
+  bool whole(bool TelemetryProbeOptions::*feature) const {
+    if (!(options_.*feature)) return false;
+    bool any = false;
+    for (size_t i = 0; i < kProgramCount; ++i) {
+      const Program& p = kPrograms[i];
+      if (p.feature != feature || !selected_[i]) continue;
+      if (p.essential && !wanted_[i]) return false;
+      any = any || (wanted_[i] && !p.cgroup);
+    }
+    return any;
+  }
+
+ private:
+  bool chosen(const Program& p) const {
+    return (!p.hook || *p.hook == hook_) && options_.*p.feature &&
+           (p.loop == Loop::kAny || p.loop == loop_) && p.via == via(p) &&
+           (p.recvmsg_args == 0 || p.recvmsg_args == recvmsg_args_);
+  }
+
+  const TelemetryProbeOptions& options_;
+  Hook hook_;
+  Loop loop_;
+  int recvmsg_args_;
+  Ways& ways_;
+  std::array<bool, kProgramCount> wanted_{};
+  std::array<bool, kProgramCount> selected_{};  // wanted_ before the kernel had its say
+};
+
+namespace {
+
+ErrorCode codeOf(int err) {
+  return err == -EPERM || err == -EACCES ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProbeOptions& options,
                                                              Hook hook, bool bpf_loop,
                                                              bool ancestor_helper, Ways& ways,
                                                              const KernelBtf& btf) {
-  const Loop loop = bpf_loop ? Loop::kHelper : Loop::kBounded;
   std::unique_ptr<TelemetryProbe> probe(new TelemetryProbe());
   probe->hook_ = hook;
-  auto viaOf = [&](const Program& p) {
-    if (p.feature == kUdp) return ways.udp.front();
-    if (p.feature == kPrivilege) return ways.privilege.front();
-    return Via::kNone;
-  };
-  // Load one set of hooks, for the features asked for: the kernel must not
-  // be asked to verify hooks it cannot attach.
-  const int recvmsg_args = btf.udp_recvmsg_args != 0 ? btf.udp_recvmsg_args : 5;
-  auto chosen = [&](const Program& p) {
-    return (!p.hook || *p.hook == hook) && options.*p.feature &&
-           (p.loop == Loop::kAny || p.loop == loop) && p.via == viaOf(p) &&
-           (p.recvmsg_args == 0 || p.recvmsg_args == recvmsg_args);
-  };
-  std::array<bool, kProgramCount> wanted{};
-  for (size_t i = 0; i < kProgramCount; ++i) wanted[i] = chosen(kPrograms[i]);
-  auto missing = [&](size_t i, std::string text) {
-    probe->missing_.push_back(std::move(text));
-    if (kPrograms[i].feature == kUdp) probe->udp_missing_.push_back(probe->missing_.back());
-    if (kPrograms[i].feature == kPrivilege) {
-      probe->privilege_missing_.push_back(probe->missing_.back());
-    }
-  };
-  auto load = [&]() -> int {
+  // One set of hooks, for the features asked for: the kernel must not be
+  // asked to verify hooks it cannot attach.
+  Choice choice(options, hook, bpf_loop, btf.udp_recvmsg_args, ways);
+  auto open = [&]() -> int {
     probe->skel_.reset(telemetry_bpf__open());
     if (!probe->skel_) return -errno;
     auto& skel = *probe->skel_;
@@ -614,9 +676,9 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProb
       }
     }
     for (size_t i = 0; i < kProgramCount; ++i) {
-      bpf_program__set_autoload(skel.progs.*kPrograms[i].prog, wanted[i]);
+      bpf_program__set_autoload(skel.progs.*kPrograms[i].prog, choice.wanted(i));
     }
-    return telemetry_bpf__load(&skel);
+    return 0;
   };
   // libbpf loads all or nothing: an optional program the kernel refuses (a
   // hook it lacks, a helper it does not have) is named from libbpf's log,
@@ -624,125 +686,98 @@ Result<std::unique_ptr<TelemetryProbe>> TelemetryProbe::load(const TelemetryProb
   int err = 0;
   for (size_t attempt = 0; attempt <= kProgramCount; ++attempt) {
     LibbpfLogCapture capture;
-    err = load();
-    if (err == 0 || !probe->skel_) break;
+    err = open();
+    if (err != 0) break;
+    err = telemetry_bpf__load(probe->skel_.get());
+    if (err == 0) break;
     auto failed = failedProgram(capture.text());
     std::optional<size_t> which;
     for (size_t i = 0; failed && i < kProgramCount; ++i) {
-      if (wanted[i] &&
+      if (choice.wanted(i) &&
           failed->program == bpf_program__name(probe->skel_.get()->progs.*kPrograms[i].prog)) {
         which = i;
       }
     }
-    if (!which) {
-      return Error(
-          err == -EPERM || err == -EACCES ? ErrorCode::kPermissionDenied : ErrorCode::kUnavailable,
-          libbpfError(err));
-    }
+    if (!which) return Error(codeOf(err), libbpfError(err));
     std::string section =
         bpf_program__section_name(probe->skel_.get()->progs.*kPrograms[*which].prog);
     if (!kPrograms[*which].optional) {
       return Error(ErrorCode::kUnavailable, section + ": " + failed->reason);
     }
-    std::string text = section + " (does not load here: " + failed->reason + ")";
-    const Program& p = kPrograms[*which];
-    if (p.essential) {
-      // Its way cannot be whole: the next way of its feature, if any, now
-      // (the kernel refusing one fentry program refuses them all).
-      auto& list = p.feature == kUdp ? ways.udp : ways.privilege;
-      if (list.size() > 1) {
-        ways.next(p.feature, false, {text});
-        for (size_t i = 0; i < kProgramCount; ++i) {
-          if (kPrograms[i].feature == p.feature) wanted[i] = chosen(kPrograms[i]);
-        }
-        continue;
-      }
-    }
-    missing(*which, std::move(text));
-    wanted[*which] = false;
+    std::string why = section + " (does not load here: " + failed->reason + ")";
+    if (choice.refuse(*which, why)) probe->noteMissing(kPrograms[*which].feature, why);
   }
-  const Via udp_via = ways.udp.front();
-  const Via privilege_via = ways.privilege.front();
-  std::array<bool, kProgramCount> selected{};
-  for (size_t i = 0; i < kProgramCount; ++i) selected[i] = chosen(kPrograms[i]);
   if (!probe->skel_) {
     return Error(ErrorCode::kInternal, "cannot open the telemetry probe: " + libbpfError(err));
   }
-  if (err != 0) return Error(ErrorCode::kUnavailable, libbpfError(err));
-  auto& loaded = *probe->skel_;
-  if (auto filled = fillFilters(loaded, options.filters); !filled.ok()) return filled.error();
-  // A way of recording is whole when every program it cannot do without is
-  // there, and at least one program is (the syscall tracepoints need none
-  // in particular). One that is not whole records nothing: its programs are
-  // not attached, or detached again.
-  auto whole = [&](bool TelemetryProbeOptions::*feature, Via via) {
-    if (via == Via::kNone || !(options.*feature)) return false;
-    bool any = false;
-    for (size_t i = 0; i < kProgramCount; ++i) {
-      const Program& p = kPrograms[i];
-      if (p.feature != feature || !selected[i]) continue;
-      if (p.essential && !wanted[i]) return false;
-      any = any || (wanted[i] && !p.cgroup);
-    }
-    return any;
-  };
-  UniqueFd cgroup_root;
-  std::vector<size_t> linked;  // the program of each link
-  for (size_t i = 0; i < kProgramCount; ++i) {
-    const Program& p = kPrograms[i];
-    if (!wanted[i] || (p.via != Via::kNone && !whole(p.feature, p.via))) continue;
-    bpf_program* prog = loaded.progs.*p.prog;
-    std::string where = bpf_program__section_name(prog);
-    bpf_link* link = nullptr;
-    int attach_err = 0;
-    if (p.cgroup) {
-      if (!cgroup_root.valid()) {
-        auto mount = cgroup2Mount();
-        if (mount.ok()) cgroup_root = UniqueFd(::open(mount->c_str(), O_RDONLY | O_DIRECTORY));
-      }
-      link = cgroup_root.valid() ? bpf_program__attach_cgroup(prog, cgroup_root.get()) : nullptr;
-      attach_err = cgroup_root.valid() ? -errno : -ENOENT;
-    } else {
-      link = bpf_program__attach(prog);
-      attach_err = -errno;
-    }
-    if (link == nullptr) {
-      if (!p.optional) {
-        return Error(attach_err == -EPERM || attach_err == -EACCES ? ErrorCode::kPermissionDenied
-                                                                   : ErrorCode::kUnavailable,
-                     where + ": " + libbpfError(attach_err));
-      }
-      missing(i, where + " (" + libbpfError(attach_err) + ")");
-      wanted[i] = false;
-      continue;
-    }
-    probe->links_.emplace_back(link);
-    probe->attached_.push_back(std::move(where));
-    probe->attached_programs_.push_back(prog);
-    linked.push_back(i);
+  if (err != 0) return Error(codeOf(err), libbpfError(err));
+  if (auto filled = fillFilters(*probe->skel_, options.filters); !filled.ok()) {
+    return filled.error();
   }
-  const bool udp = whole(kUdp, udp_via);
-  const bool privilege = whole(kPrivilege, privilege_via);
-  for (size_t l = linked.size(); l-- > 0;) {
-    const Program& p = kPrograms[linked[l]];
-    if ((p.feature == kUdp && !udp) || (p.feature == kPrivilege && !privilege)) {
-      probe->links_.erase(probe->links_.begin() + static_cast<ptrdiff_t>(l));
-      probe->attached_.erase(probe->attached_.begin() + static_cast<ptrdiff_t>(l));
-      probe->attached_programs_.erase(probe->attached_programs_.begin() +
-                                      static_cast<ptrdiff_t>(l));
-    }
-  }
-  probe->udp_ = udp;
-  probe->udp_via_ = udp ? udp_via : Via::kNone;
-  probe->privilege_via_ = privilege ? privilege_via : Via::kNone;
+  if (auto attached = probe->attach(choice); !attached.ok()) return attached.error();
+  probe->udp_ = choice.whole(kUdp);
+  probe->udp_via_ = probe->udp_ ? ways.udp.front() : Via::kNone;
+  bool privilege = choice.whole(kPrivilege);
+  probe->privilege_via_ = privilege ? ways.privilege.front() : Via::kNone;
   if (options.privilege && !privilege) probe->unserved_.emplace_back("privilege events");
-  if (options.udp && !udp) probe->unserved_.emplace_back("UDP flows");
+  if (options.udp && !probe->udp_) probe->unserved_.emplace_back("UDP flows");
   probe->ring_.reset(
       ring_buffer__new(bpf_map__fd(probe->skel_->maps.events), &onSample, probe.get(), nullptr));
   if (!probe->ring_) {
     return Error(ErrorCode::kInternal, "cannot set up the ring buffer: " + libbpfError(-errno));
   }
   return probe;
+}
+
+void TelemetryProbe::noteMissing(bool TelemetryProbeOptions::*feature, std::string text) {
+  if (feature == kUdp) udp_missing_.push_back(text);
+  if (feature == kPrivilege) privilege_missing_.push_back(text);
+  missing_.push_back(std::move(text));
+}
+
+Result<void> TelemetryProbe::attach(Choice& choice) {
+  UniqueFd cgroup_root;
+  std::vector<size_t> linked;  // the program of each link
+  for (size_t i = 0; i < kProgramCount; ++i) {
+    const Program& p = kPrograms[i];
+    if (!choice.wanted(i) || (p.via != Via::kNone && !choice.whole(p.feature))) continue;
+    bpf_program* prog = skel_.get()->progs.*p.prog;
+    std::string where = bpf_program__section_name(prog);
+    bpf_link* link = nullptr;
+    int err = 0;
+    if (p.cgroup) {
+      if (!cgroup_root.valid()) {
+        auto mount = cgroup2Mount();
+        if (mount.ok()) cgroup_root = UniqueFd(::open(mount->c_str(), O_RDONLY | O_DIRECTORY));
+      }
+      link = cgroup_root.valid() ? bpf_program__attach_cgroup(prog, cgroup_root.get()) : nullptr;
+      err = cgroup_root.valid() ? -errno : -ENOENT;
+    } else {
+      link = bpf_program__attach(prog);
+      err = -errno;
+    }
+    if (link == nullptr) {
+      if (!p.optional) return Error(codeOf(err), where + ": " + libbpfError(err));
+      noteMissing(p.feature, where + " (" + libbpfError(err) + ")");
+      choice.drop(i);
+      continue;
+    }
+    links_.emplace_back(link);
+    attached_.push_back(std::move(where));
+    attached_programs_.push_back(prog);
+    linked.push_back(i);
+  }
+  // A way left incomplete by a hook that did not attach records nothing.
+  for (size_t l = linked.size(); l-- > 0;) {
+    const Program& p = kPrograms[linked[l]];
+    if (p.via != Via::kNone && !choice.whole(p.feature)) {
+      auto at = static_cast<ptrdiff_t>(l);
+      links_.erase(links_.begin() + at);
+      attached_.erase(attached_.begin() + at);
+      attached_programs_.erase(attached_programs_.begin() + at);
+    }
+  }
+  return {};
 }
 
 TelemetryProbe::~TelemetryProbe() {

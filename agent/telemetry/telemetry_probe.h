@@ -185,6 +185,11 @@ class TelemetryProbe {
                                                       Hook hook, bool bpf_loop,
                                                       bool ancestor_helper, Ways& ways,
                                                       const KernelBtf& btf);
+  // Attaches what the choice (telemetry_probe.cpp) loaded; a hook that does
+  // not attach is left out, with its way when it needs it.
+  class Choice;
+  Result<void> attach(Choice& choice);
+  void noteMissing(bool TelemetryProbeOptions::*feature, std::string text);
   static int onSample(void* ctx, void* data, size_t size);
   Result<EventCounters> readCounters(const bpf_map* map, const char* what) const;
 
