@@ -170,28 +170,26 @@ int priv_bpf_exit(struct trace_event_raw_sys_exit* ctx) { return priv_exit(ctx);
 #define DM_SYSCALL_WRAPPER(name) "__arm64_sys_" #name
 #endif
 
-#define PRIV_FUNC1(name, kind, sys)                                       \
-  SEC("fentry/__sys_" #name)                                              \
-  int BPF_PROG(priv_##name##_fentry, __u32 a0) {                          \
-    return priv_enter_args(kind, sys, a0, 0, 0);                          \
-  }                                                                       \
-  SEC("fexit/__sys_" #name)                                               \
+#define PRIV_FUNC1(name, kind, sys)                                                             \
+  SEC("fentry/__sys_" #name)                                                                    \
+  int BPF_PROG(priv_##name##_fentry, __u32 a0) { return priv_enter_args(kind, sys, a0, 0, 0); } \
+  SEC("fexit/__sys_" #name)                                                                     \
   int BPF_PROG(priv_##name##_fexit, __u32 a0, long ret) { return priv_exit_ret(ret); }
-#define PRIV_FUNC2(name, kind, sys)                                       \
-  SEC("fentry/__sys_" #name)                                              \
-  int BPF_PROG(priv_##name##_fentry, __u32 a0, __u32 a1) {                \
-    return priv_enter_args(kind, sys, a0, a1, 0);                         \
-  }                                                                       \
-  SEC("fexit/__sys_" #name)                                               \
+#define PRIV_FUNC2(name, kind, sys)                        \
+  SEC("fentry/__sys_" #name)                               \
+  int BPF_PROG(priv_##name##_fentry, __u32 a0, __u32 a1) { \
+    return priv_enter_args(kind, sys, a0, a1, 0);          \
+  }                                                        \
+  SEC("fexit/__sys_" #name)                                \
   int BPF_PROG(priv_##name##_fexit, __u32 a0, __u32 a1, long ret) { return priv_exit_ret(ret); }
-#define PRIV_FUNC3(name, kind, sys)                                       \
-  SEC("fentry/__sys_" #name)                                              \
-  int BPF_PROG(priv_##name##_fentry, __u32 a0, __u32 a1, __u32 a2) {      \
-    return priv_enter_args(kind, sys, a0, a1, a2);                        \
-  }                                                                       \
-  SEC("fexit/__sys_" #name)                                               \
+#define PRIV_FUNC3(name, kind, sys)                                           \
+  SEC("fentry/__sys_" #name)                                                  \
+  int BPF_PROG(priv_##name##_fentry, __u32 a0, __u32 a1, __u32 a2) {          \
+    return priv_enter_args(kind, sys, a0, a1, a2);                            \
+  }                                                                           \
+  SEC("fexit/__sys_" #name)                                                   \
   int BPF_PROG(priv_##name##_fexit, __u32 a0, __u32 a1, __u32 a2, long ret) { \
-    return priv_exit_ret(ret);                                            \
+    return priv_exit_ret(ret);                                                \
   }
 
 PRIV_FUNC1(setuid, PRIV_SETUID, PRIV_SYS_SETUID)
@@ -205,18 +203,18 @@ PRIV_FUNC1(setfsgid, PRIV_SETGID, PRIV_SYS_SETFSGID)
 
 // At a syscall wrapper: `filter` decides from the arguments whether the call
 // is one to record (ptrace attach or seize, a BPF program load).
-#define PRIV_WRAPPER(name, kind, sys, filter)                                   \
-  SEC("fentry/" DM_SYSCALL_WRAPPER(name))                                       \
-  int BPF_PROG(priv_##name##_fentry, const struct pt_regs* regs) {              \
-    __u64 a0 = PT_REGS_PARM1_CORE_SYSCALL(regs);                                \
-    __u64 a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);                                \
-    __u64 a2 = PT_REGS_PARM3_CORE_SYSCALL(regs);                                \
-    if (!(filter)) return 0;                                                    \
-    return priv_enter_args(kind, sys, a0, a1, a2);                              \
-  }                                                                             \
-  SEC("fexit/" DM_SYSCALL_WRAPPER(name))                                        \
-  int BPF_PROG(priv_##name##_fexit, const struct pt_regs* regs, long ret) {     \
-    return priv_exit_ret(ret);                                                  \
+#define PRIV_WRAPPER(name, kind, sys, filter)                               \
+  SEC("fentry/" DM_SYSCALL_WRAPPER(name))                                   \
+  int BPF_PROG(priv_##name##_fentry, const struct pt_regs* regs) {          \
+    __u64 a0 = PT_REGS_PARM1_CORE_SYSCALL(regs);                            \
+    __u64 a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);                            \
+    __u64 a2 = PT_REGS_PARM3_CORE_SYSCALL(regs);                            \
+    if (!(filter)) return 0;                                                \
+    return priv_enter_args(kind, sys, a0, a1, a2);                          \
+  }                                                                         \
+  SEC("fexit/" DM_SYSCALL_WRAPPER(name))                                    \
+  int BPF_PROG(priv_##name##_fexit, const struct pt_regs* regs, long ret) { \
+    return priv_exit_ret(ret);                                              \
   }
 
 PRIV_WRAPPER(capset, PRIV_CAPSET, PRIV_SYS_CAPSET, true)

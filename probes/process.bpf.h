@@ -157,9 +157,10 @@ static long send_args_chunk(__u32 i, void* data) { return send_args_chunk_body(i
 // unroll this loop, and a rotated loop is refused before 6.3).
 #define DM_ARGS_CHUNK(i) \
   if (send_args_chunk_body(i, &ctx)) return 0;
-#define DM_ARGS_CHUNKS_8(i) \
-  DM_ARGS_CHUNK(i) DM_ARGS_CHUNK(i + 1) DM_ARGS_CHUNK(i + 2) DM_ARGS_CHUNK(i + 3) \
-  DM_ARGS_CHUNK(i + 4) DM_ARGS_CHUNK(i + 5) DM_ARGS_CHUNK(i + 6) DM_ARGS_CHUNK(i + 7)
+#define DM_ARGS_CHUNKS_8(i)                                                           \
+  DM_ARGS_CHUNK(i)                                                                    \
+  DM_ARGS_CHUNK(i + 1) DM_ARGS_CHUNK(i + 2) DM_ARGS_CHUNK(i + 3) DM_ARGS_CHUNK(i + 4) \
+      DM_ARGS_CHUNK(i + 5) DM_ARGS_CHUNK(i + 6) DM_ARGS_CHUNK(i + 7)
 _Static_assert(PROC_ARGS_MAX_CHUNKS == 32, "dm_args_bounded sends 32 chunks");
 
 __noinline int dm_args_bounded(__u32 tgid, __u32 chunks, __u32 total, __u64 arg_start,
@@ -272,8 +273,7 @@ int BPF_PROG(exec_btf, struct task_struct* task, pid_t old_pid, struct linux_bin
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(exec_btf_bounded, struct task_struct* task, pid_t old_pid,
-             struct linux_binprm* bprm) {
+int BPF_PROG(exec_btf_bounded, struct task_struct* task, pid_t old_pid, struct linux_binprm* bprm) {
   return on_exec(task, BPF_CORE_READ(bprm, filename), DM_HOOK_TP_BTF, false);
 }
 

@@ -228,8 +228,8 @@ int BPF_PROG(udpv6_recvmsg_exit, struct sock* sk, struct msghdr* msg, size_t len
 }
 
 SEC("fexit/udp_recvmsg")
-int BPF_PROG(udp_recvmsg_exit_noblock, struct sock* sk, struct msghdr* msg, size_t len,
-             int noblock, int flags, int* addr_len, int ret) {
+int BPF_PROG(udp_recvmsg_exit_noblock, struct sock* sk, struct msghdr* msg, size_t len, int noblock,
+             int flags, int* addr_len, int ret) {
   return udp_count_msg(sk, msg, ret, false, DM_AF_INET);
 }
 

@@ -125,6 +125,12 @@ std::vector<std::string> configuredFeatures(const config::v1::Telemetry& t) {
   return parts;
 }
 
+void warnUnserved(const std::vector<std::string>& features) {
+  for (const auto& f : features) {
+    spdlog::warn("eBPF: {} are configured but not recorded: no hook for them attaches here", f);
+  }
+}
+
 OpenedProbe openTelemetryProbe(const config::Config& config) {
   const auto& t = config.telemetry();
   OpenedProbe opened;
@@ -141,6 +147,7 @@ OpenedProbe openTelemetryProbe(const config::Config& config) {
     spdlog::error("eBPF: events are not recorded: {}", probe.error().message());
     opened.unserved = configuredFeatures(t);
     opened.missing.push_back("every hook (" + probe.error().message() + ")");
+    warnUnserved(opened.unserved);
     return opened;
   }
   std::vector<std::string> parts;
@@ -160,9 +167,7 @@ OpenedProbe openTelemetryProbe(const config::Config& config) {
   opened.missing = (*probe)->missing();
   opened.unserved = (*probe)->unserved();
   for (const auto& m : opened.missing) spdlog::warn("eBPF: not available here: {}", m);
-  for (const auto& f : opened.unserved) {
-    spdlog::warn("eBPF: {} are configured but not recorded: no hook for them attaches here", f);
-  }
+  warnUnserved(opened.unserved);
   opened.probe = std::move(probe).value();
   return opened;
 }

@@ -4,7 +4,7 @@ contents and modes, conffiles / %config(noreplace), maintainer scripts;
 then installs the .deb on this machine (root) and checks the installed
 files, the state folder, `demarc --version`, `demarc config check`, the
 unit (`systemd-analyze verify` and `systemd-analyze security`, exposure at
-most 3.0), that an upgrade keeps a changed config and the state, that
+most 3.2: 0.2 of it is perf_event_open, which the probes' tracepoints need), that an upgrade keeps a changed config and the state, that
 removal keeps the state and purge deletes it. A demarc state or config
 folder already on the machine is set aside and put back.
 
@@ -121,8 +121,11 @@ def install_and_check(deb):
     check(verify.returncode == 0 and not complaints, f"systemd-analyze verify: {complaints}")
     security = run("systemd-analyze", "security", "--offline=true", "--no-pager", unit)
     m = re.search(r"Overall exposure level for demarc.service: ([0-9.]+)", security.stdout)
-    check(m is not None and float(m.group(1)) <= 3.0,
-          f"systemd-analyze security: exposure {m.group(1) if m else '?'} (at most 3.0)")
+    # perf_event_open (in @debug) is allowed: plain tracepoints attach
+    # through it (the privilege events on kernels in lockdown). That is the
+    # 0.2 above the 3.0 the unit scored while it was, wrongly, denied.
+    check(m is not None and float(m.group(1)) <= 3.2,
+          f"systemd-analyze security: exposure {m.group(1) if m else '?'} (at most 3.2)")
 
     # An upgrade keeps a changed config (conffile) and the state.
     with open("/etc/demarc/demarc.yaml", "a") as f:

@@ -86,6 +86,10 @@ def run(build, demarc, work):
     caps = "CAP_BPF,CAP_PERFMON,CAP_DAC_READ_SEARCH,CAP_SYS_PTRACE,CAP_NET_ADMIN,CAP_NET_RAW"
     boot = subprocess.run(["systemd-nspawn", "-D", str(root), "-b", "--keep-unit", "--register=no",
                            f"--bind={results}:/results", f"--capability={caps}",
+                           # A host's systemd mounts tracefs at boot; a
+                           # container's cannot (no CAP_SYS_RAWIO): the
+                           # host's, as a booted host would have it.
+                           "--bind-ro=/sys/kernel/tracing",
                            "--system-call-filter=bpf perf_event_open"],
                           capture_output=True, text=True, timeout=180)
     check(boot.returncode == 0,
