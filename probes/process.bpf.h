@@ -155,12 +155,14 @@ static long send_args_chunk(__u32 i, void* data) { return send_args_chunk_body(i
 // Without bpf_loop: the chunks one after the other in a global function,
 // for the same reasons as dm_cwd_bounded (written out: clang does not
 // unroll this loop, and a rotated loop is refused before 6.3).
+// (clang-format lays these lines out differently from run to run.)
+// clang-format off
 #define DM_ARGS_CHUNK(i) \
   if (send_args_chunk_body(i, &ctx)) return 0;
-#define DM_ARGS_CHUNKS_8(i)                                                           \
-  DM_ARGS_CHUNK(i)                                                                    \
-  DM_ARGS_CHUNK(i + 1) DM_ARGS_CHUNK(i + 2) DM_ARGS_CHUNK(i + 3) DM_ARGS_CHUNK(i + 4) \
-      DM_ARGS_CHUNK(i + 5) DM_ARGS_CHUNK(i + 6) DM_ARGS_CHUNK(i + 7)
+#define DM_ARGS_CHUNKS_8(i) \
+  DM_ARGS_CHUNK(i) DM_ARGS_CHUNK(i + 1) DM_ARGS_CHUNK(i + 2) DM_ARGS_CHUNK(i + 3) \
+  DM_ARGS_CHUNK(i + 4) DM_ARGS_CHUNK(i + 5) DM_ARGS_CHUNK(i + 6) DM_ARGS_CHUNK(i + 7)
+// clang-format on
 _Static_assert(PROC_ARGS_MAX_CHUNKS == 32, "dm_args_bounded sends 32 chunks");
 
 __noinline int dm_args_bounded(__u32 tgid, __u32 chunks, __u32 total, __u64 arg_start,
