@@ -144,7 +144,10 @@ TEST_F(PipelineTest, FailingSinkGetsTheSameBytesAgain) {
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(sink_->snapshot()[0].bytes, (*stored)->bytes);
   EXPECT_EQ(pipeline_->stats().sinks[0].failures, 3u);
-  EXPECT_FALSE(pipeline_->stats().sinks[0].oldest_undelivered.has_value());
+  // The sink holds the batch a moment before the pipeline moves its cursor
+  // past it (a CI run caught the stats in between).
+  EXPECT_TRUE(
+      eventually([&] { return !pipeline_->stats().sinks[0].oldest_undelivered.has_value(); }));
   pipeline_->stop(5s);
 }
 
