@@ -526,9 +526,11 @@ int runCommand(const GlobalOptions& global, const RunOptions& options) {
       "Ctrl-C to stop; check the evidence with: {} verify {}",
       formatDuration(facts.interval), formatDuration(toNanos(config->evidence().batch_max_age())),
       config->evidence().batch_max_records(), selfPath(), config->sinks().directory().path());
-  spdlog::info("posture: {} rules from {} packs (sha256 {}); scanning now and every {}",
-               rules->rules.size(), rules->files.size(), rules->digest.substr(0, 16),
-               formatDuration(toNanos(config->posture().scan_interval())));
+  const nanoseconds scan_interval = toNanos(config->posture().scan_interval());
+  spdlog::info("posture: {} rules from {} packs (sha256 {}); scanning now{}", rules->rules.size(),
+               rules->files.size(), rules->digest.substr(0, 16),
+               scan_interval.count() == 0 ? " (at start only: posture.scan_interval is 0s)"
+                                          : " and every " + formatDuration(scan_interval));
   std::optional<EventRecorder> telemetry_events;
   if (telemetry_probe) {
     auto boot_id = HostRoot("/").readLine("/proc/sys/kernel/random/boot_id");
