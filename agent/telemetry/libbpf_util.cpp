@@ -1,6 +1,5 @@
 #include "agent/telemetry/libbpf_util.h"
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <spdlog/spdlog.h>
